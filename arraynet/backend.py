@@ -7,6 +7,7 @@ array library. Everything else receives the namespace ``xp`` from here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -146,13 +147,25 @@ def _dtype_name(dtype) -> str:
     return name
 
 
+def _lean_numpy() -> ModuleType:
+    """NumPy's namespace with ``sum`` as the ufunc reduction it wraps: ``np.sum``'s Python
+    layer costs 0.8 µs a call, a tenth of a tiny stochastic update. Same results."""
+    xp = ModuleType("numpy", np.__doc__)
+    xp.__dict__.update(vars(np))
+    xp.sum = functools.partial(np.add.reduce, axis=None)
+    return xp
+
+
+_NUMPY = _lean_numpy()
+
+
 def _numpy(dtype, device):
     if device not in (None, "cpu"):
         raise ValueError(f"device: expected None or 'cpu' for numpy; got {device!r}")
     # NumPy 2 implements the standard itself, and its functions skip the compat wrappers'
     # Python overhead (a few microseconds per call, which the tiny stochastic case feels).
     if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
-        return Backend("numpy", np, dtype)
+        return Backend("numpy", _NUMPY, dtype)
     import array_api_compat.numpy as xp
 
     return Backend("numpy", xp, dtype)

@@ -7,6 +7,8 @@ inference). ``xp`` is the namespace of the selected backend, passed in once.
 
 from __future__ import annotations
 
+from itertools import chain
+
 
 class Network:
     """A stack of layers with its loss: forward, loss value, and hand-written gradients."""
@@ -89,4 +91,4 @@ class Network:
         grads = self.backward(xp, params, caches, delta, at_Z)
         if self.penalized:
             value = value + self._penalties(xp, params, grads)
-        return value, tuple(g for layer_grads in grads for g in layer_grads), P
+        return value, tuple(chain.from_iterable(grads)), P

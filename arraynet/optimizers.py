@@ -21,6 +21,7 @@ over all grads (``torch.nn.utils.clip_grad_norm_`` adds 1e-6 to the norm; we do 
 from __future__ import annotations
 
 import math
+from itertools import chain
 
 from .validation import check_fraction, check_non_negative, check_positive
 
@@ -139,7 +140,6 @@ class Optimizer:
 
     def update(self, xp, params, grads, state):
         count, base, n = state[0], state[1], len(params)
-        slots = [state[2 + i * n : 2 + (i + 1) * n] for i in range(len(self.slots))]
         lr = base
         if isinstance(self.lr, Schedule):
             lr = base * self.lr.multiplier(xp, xp.astype(count, base.dtype))
@@ -148,8 +148,9 @@ class Optimizer:
             scale = self.clipnorm / xp.maximum(norm, self.clipnorm)  # min(1, clipnorm / norm)
             grads = tuple(g * scale for g in grads)
         count = count + 1
+        slots = [state[start : start + n] for start in range(2, len(state), n or 1)]
         params, slots = self._apply(xp, tuple(params), tuple(grads), slots, lr, count)
-        return params, (count, base) + tuple(a for slot in slots for a in slot)
+        return params, (count, base, *chain.from_iterable(slots))
 
     def _apply(self, xp, params, grads, slots, lr, count):
         """New params and slots (a list of tuples) from grads, lr and the 1-based step count
@@ -212,7 +213,7 @@ class SGD(Optimizer):
     def _apply(self, xp, params, grads, slots, lr, count):
         m = self.momentum
         if not m:
-            return tuple(p - lr * g for p, g in zip(params, grads)), []
+            return tuple([p - lr * g for p, g in zip(params, grads)]), []
         velocity = tuple(m * v - lr * g for v, g in zip(slots[0], grads))
         if self.nesterov:
             steps = tuple(m * v - lr * g for v, g in zip(velocity, grads))

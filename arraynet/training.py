@@ -53,11 +53,15 @@ class DivergenceError(FloatingPointError):
 def make_step(network, optimizer, metrics, xp):
     """The pure update for one batch, with ``xp`` bound once."""
 
+    loss_and_grads, update = network.loss_and_grads, optimizer.update
+    loss_scale = optimizer.loss_scale
+
     def step(params, opt_state, X, Y, masks):
-        scale = optimizer.loss_scale(opt_state)
-        loss, grads, P = network.loss_and_grads(xp, params, X, Y, masks, scale)
-        params, opt_state = optimizer.update(xp, params, grads, opt_state)
-        return params, opt_state, (loss, *(metric(xp, P, Y) for metric in metrics))
+        loss, grads, P = loss_and_grads(xp, params, X, Y, masks, loss_scale(opt_state))
+        params, opt_state = update(xp, params, grads, opt_state)
+        if not metrics:
+            return params, opt_state, (loss,)
+        return params, opt_state, (loss, *[metric(xp, P, Y) for metric in metrics])
 
     return step
 
@@ -110,7 +114,7 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
         X, Y = _gather(xp, X, Y, order)
         n = X.shape[0]
         full = n // batch_size
-        totals = None
+        rows = []  # each update's statistics
         for index, start in enumerate(range(0, n, batch_size)):
             stop = min(start + batch_size, n)
             if on_batch is not None:
@@ -130,10 +134,10 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
                 health = (alive, good)
             if index == full:  # the partial last batch, weighted by its share
                 stats = [s * ((stop - start) / batch_size) for s in stats]
-            totals = stats if totals is None else [t + s for t, s in zip(totals, stats)]
+            rows.append(stats)
             if on_batch is not None:
                 on_batch.on_batch_end(index, {"size": stop - start})
-        return params, opt_state, [t * batch_size / n for t in totals], health
+        return params, opt_state, [sum(c) * batch_size / n for c in zip(*rows)], health
 
     def run(params, opt_state, X, Y, orders, masks, epochs):
         health = 0 if host_checks else (xp.asarray(True), xp.asarray(0, dtype=xp.int32))

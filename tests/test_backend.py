@@ -300,3 +300,24 @@ def test_foreign_inputs_fit_like_numpy(backend, kind):
     for w_ref, w in zip(ref.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got_eval, ref_eval, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "values, kwargs",
+    [
+        (np.arange(12, dtype=np.float32).reshape(3, 4) / 7, {}),
+        (np.arange(12, dtype=np.float32).reshape(3, 4) / 7, {"axis": 0}),
+        (np.arange(12, dtype=np.float64).reshape(3, 4) / 7, {"axis": 1, "keepdims": True}),
+        (np.arange(12, dtype=np.float32).reshape(3, 4), {"axis": (0, 1), "dtype": np.float64}),
+        (np.array([True, True, False]), {}),
+        (np.array([100, 100], dtype=np.int8), {}),
+        (np.ones((0, 3), dtype=np.float32), {"axis": 0}),
+    ],
+)
+def test_numpy_namespace_sum_is_numpy_sum(values, kwargs):
+    """The numpy backend's lean ``sum`` gives np.sum's value, dtype and shape."""
+    an.use("numpy")
+    xp = an.current_backend().xp
+    got, want = xp.sum(values, **kwargs), np.sum(values, **kwargs)
+    assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
