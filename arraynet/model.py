@@ -14,6 +14,7 @@ from .backend import (
     current_backend,
     numpy_backend,
     out_of_memory,
+    reuse_freed_host_memory,
     to_numpy,
 )
 from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
@@ -233,6 +234,8 @@ class Sequential:
         size = data.batch_size_for(mode, feed.smallest, batch_size)
         feed.batch_size = size
         self._check_memory(backend, feed)
+        if backend.on_host:
+            reuse_freed_host_memory()
         rng = self._rng if seed is None else np.random.default_rng(seed)
         params = {
             "epochs": epochs,
@@ -349,7 +352,12 @@ class Sequential:
         validation = None
         if validation_data is not None:
             validation = self._validation(backend, None, None, validation_data, 0.0)[2]
-        return streaming.Stream(source, lambda Xc, yc: self._data(backend, Xc, yc), validation)
+        return streaming.Stream(source, lambda Xc, yc: self._chunk(backend, Xc, yc), validation)
+
+    def _chunk(self, backend, X, y):
+        """A streamed chunk on the device, copied beside the training still running."""
+        with backend.copy_stream():
+            return self._data(backend, X, y)
 
     def _validation(self, backend, X, Y, validation_data, split):
         if validation_data is not None:

@@ -6,8 +6,9 @@
 device and trains on it, so host and device memory hold about two chunks, whatever the
 dataset's size. The next chunk is read and moved after the current one's training is
 launched and before its result is read back: on CuPy and JAX, whose work is asynchronous,
-the disk read and the copy overlap the device's compute (a copy from pageable memory still
-waits for the device on CuPy; a pinned-buffer CUDA stream is not implemented).
+the disk read and the copy overlap the device's compute. On CuPy the copy goes through
+pinned memory on a second CUDA stream (``Backend.copy_stream``), so it also overlaps the
+kernels still queued; JAX's transfers are asynchronous by themselves.
 
 Each epoch visits the chunks in a shuffled order and shuffles the rows
 within each chunk (as a shuffle buffer does); batches do not span chunks.

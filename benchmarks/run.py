@@ -9,6 +9,7 @@ import io
 import json
 import pstats
 import statistics
+import time
 
 from . import ceiling, peers, report, shapes, timing
 
@@ -77,6 +78,16 @@ def _profile(impl, top=15) -> str:
     return "\n".join([f"profile of one {impl.name} run, by own time:", *body[-(top + 2) :]])
 
 
+def _ceilings(libraries, m, k, n, repeats=5) -> dict[str, float]:
+    """Each library's float32 matmul GFLOP/s for ``(m, k) @ (k, n)``, each after a rest
+    (``timing.SETTLE_S``: the previous library's threads stop spinning)."""
+    found = {}
+    for lib in libraries:
+        time.sleep(timing.SETTLE_S)
+        found[lib] = ceiling.matmul_gflops(m, k, n, repeats, library=lib)
+    return found
+
+
 def main(argv=None) -> int:
     """Run the benchmarks, print the tables and targets; 0 when it ran."""
     import arraynet as an
@@ -91,8 +102,11 @@ def main(argv=None) -> int:
     print(report.environment(), flush=True)
     print(report.load(), flush=True)
     side = 512 if args.quick else 2048
-    big = ceiling.matmul_gflops(side, side, side)
-    print(f"matmul ceiling {side}^3 float32 (np.matmul, median): {big:.3g} GFLOP/s")
+    libraries = ceiling.available(device)
+    big = _ceilings(libraries, side, side, side)
+    print(f"matmul ceilings {side}^3 float32 (median, GFLOP/s): {report.ceilings_text(big)}")
+    if device == "cuda":
+        print(f"TF32: {ceiling.tf32()}")
     print(report.FLOPS_NOTE, flush=True)
     raw = {"environment": report.environment(), "square_ceiling": [side, big], "shapes": {}}
     summaries = {}
@@ -105,10 +119,10 @@ def main(argv=None) -> int:
             notes += [device_note] if device_note else []
             repeats = args.repeats or shape.repeats or 5
             results, probes = timing.measure(
-                impls, repeats, functools.partial(ceiling.matmul_gflops, *shape.largest, repeats=3)
+                impls, repeats, functools.partial(_ceilings, libraries, *shape.largest, repeats=3)
             )
-            layer_ceiling = statistics.median(probes)
-            summaries[key] = report.summarize(shape, results, layer_ceiling)
+            layer_ceiling = {lib: statistics.median(p[lib] for p in probes) for lib in libraries}
+            summaries[key] = report.summarize(shape, results, layer_ceiling, device)
             print()
             print(report.table(shape, summaries[key], layer_ceiling, notes), flush=True)
             raw["shapes"][key] = {

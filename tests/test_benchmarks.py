@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import main, peers  # noqa: E402
+from benchmarks import main, peers, report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,19 @@ def test_all_implementations_agree_on_the_small_shapes_final_loss(quick_run):
 def test_the_targets_are_reported_not_asserted(quick_run):
     _, raw = quick_run
     assert raw["targets"] and all(isinstance(t["holds"], bool) for t in raw["targets"])
+
+
+def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
+    """np.matmul's ceiling (the targets') and torch's and jax's own, where installed; each
+    implementation is also read against its own library's."""
+    _, raw = quick_run
+    expected = {"numpy"} | {lib for lib in ("torch", "jax") if installed(lib)}
+    assert report.library("arraynet torch") == "torch"
+    assert report.library(peers.Sklearn.name) == "numpy"
+    for key in ("a", "b"):
+        ceilings = raw["shapes"][key]["ceiling"]
+        assert set(ceilings) == expected and all(value > 0 for value in ceilings.values())
+        for name, row in raw["shapes"][key]["results"].items():
+            own = ceilings[report.library(name)]
+            assert row["own_ceiling_share"] == pytest.approx(row["gflops"] / own)
+            assert row["ceiling_share"] == pytest.approx(row["gflops"] / ceilings["numpy"])

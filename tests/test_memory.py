@@ -110,3 +110,62 @@ def test_cupy_with_a_real_limit():
         [sys.executable, "-c", CUPY_SCRIPT], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert "REFUSED batch_size=200000" in out and "SMALLER OK" in out
+
+
+ALLOCATOR_PROBE = """
+import resource, sys
+import numpy as np
+import arraynet as an
+from arraynet.backend import reuse_freed_host_memory
+
+np._core.multiarray._set_madvise_hugepage(False)  # 4 KiB pages: one fault per page
+
+
+def faults():  # minor page faults while 64 MiB arrays are made and freed five times
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        a = np.ones(1 << 24, np.float32)
+        del a
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+faults()
+untuned = faults()
+if sys.argv[1] == "fit":  # a fit on a host backend sets it
+    model = an.Sequential([an.layers.Dense(1)], input_dim=2)
+    model.compile()
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+    tuned = an.backend._ALLOCATOR["tuned"]
+else:
+    tuned = reuse_freed_host_memory()
+faults()
+print(untuned, faults(), tuned)
+"""
+
+
+def _allocator_probe(how, **env):
+    out = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE, how],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    ).stdout.split()
+    return int(out[0]), int(out[1]), out[2] == "True"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+@pytest.mark.parametrize("how", ["call", "fit"])
+def test_freed_host_blocks_are_reused_once_tuned(how):
+    """Fresh 64 MiB arrays page-fault in zeroed pages (16,384 faults of 4 KiB each) until
+    the allocator keeps freed blocks; then they reuse the freed ones."""
+    untuned, tuned_faults, tuned = _allocator_probe(how)
+    assert tuned
+    assert untuned > 5 * 8000, untuned
+    assert tuned_faults < 500, tuned_faults
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_the_users_malloc_settings_stand():
+    untuned, again, tuned = _allocator_probe("call", MALLOC_TRIM_THRESHOLD_="131072")
+    assert not tuned
+    assert again > 5 * 8000, again

@@ -164,3 +164,84 @@ def test_host_memory_stays_within_a_budget_smaller_than_the_file(tmp_path, backe
     budget = 24 * 2**20
     print(f"{backend_name}: data {data_bytes / 2**20:.0f} MiB, peak host {peak / 2**20:.1f} MiB")
     assert data_bytes > 3 * budget and peak < budget
+
+
+class _FakeCuda:
+    """Records what ``Backend.copy_stream`` asks of CuPy's streams (no GPU here)."""
+
+    def __init__(self, log):
+        self.log, self.current = log, "compute"
+        cuda = self
+
+        class Stream:
+            def __init__(self, non_blocking=False):
+                self.name = "side" if non_blocking else "blocking"
+                log.append(("new stream", non_blocking))
+
+            def __enter__(self):
+                self.previous, cuda.current = cuda.current, self.name
+                log.append(("enter", self.name))
+
+            def __exit__(self, *exc):
+                cuda.current = self.previous
+                log.append(("exit", self.name))
+
+            def record(self):
+                log.append(("record", self.name))
+                return f"event of {self.name}"
+
+        class Current:
+            def wait_event(self, event):
+                log.append(("wait", cuda.current, event))
+
+        self.Stream, self._current = Stream, Current()
+
+    def get_current_stream(self):
+        return self._current
+
+
+class _FakeDevice:
+    id = 0
+
+    def __init__(self, log):
+        self.log = log
+
+    def __enter__(self):
+        self.log.append(("device", 0))
+
+    def __exit__(self, *exc):
+        self.log.append(("device done", 0))
+
+
+def test_cupy_chunks_are_copied_on_a_second_stream_the_compute_stream_waits_for(monkeypatch):
+    """The protocol of the CuPy copy stream, with CuPy's stream calls recorded: the copy runs
+    on a non-blocking stream, made once per device, and the compute stream waits on an
+    event recorded there after the copy, before anything uses the chunk."""
+    import types
+
+    from arraynet import backend as backend_module
+
+    log = []
+    fake = types.SimpleNamespace(cuda=_FakeCuda(log))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(backend_module, "_COPY_STREAMS", {})
+    cupy_like = backend_module.Backend("cupy", np, "float32", device=_FakeDevice(log))
+    for _ in range(2):
+        with cupy_like.copy_stream():
+            log.append(("copy", fake.cuda.current))
+    copy = [
+        ("enter", "side"),
+        ("copy", "side"),
+        ("exit", "side"),
+        ("record", "side"),
+        ("wait", "compute", "event of side"),
+        ("device done", 0),
+    ]
+    assert log == [("device", 0), ("new stream", True), *copy, ("device", 0), *copy]
+
+
+def test_host_backends_copy_chunks_in_place(backend):
+    """Everywhere but CuPy the copy stream changes nothing."""
+    with an.use(backend) as chosen, chosen.copy_stream():
+        X_dev = chosen.asarray(X[:3])
+    np.testing.assert_array_equal(an.backend.to_numpy(X_dev), X[:3].astype(np.float32))
