@@ -243,6 +243,9 @@ def build(shape, X, Y, weights, backends, device="cpu"):
     impls = [Arraynet(b, shape, X, Y, weights) for b in backends]
     notes = []
     for peer in (NumpyLoop, TorchEager, JaxScan, Sklearn):
+        if not shape.host_peers and peer in (NumpyLoop, Sklearn):
+            notes.append(f"{peer.name}: left out (a CPU-only peer; this shape is for a GPU)")
+            continue
         try:
             kwargs = {"device": device} if peer is TorchEager else {}
             impls.append(peer(shape, X, Y, weights, **kwargs))

@@ -107,8 +107,10 @@ def _check(label: str, value: float, bound: float, unit: str = "x", at_most=Fals
     }
 
 
-def targets(summaries: dict[str, dict]) -> list[dict]:
-    """The speed targets as facts of this run; a target whose rows are missing is skipped."""
+def targets(summaries: dict[str, dict], device: str = "cpu") -> list[dict]:
+    """The speed targets as facts of this run; a target whose rows are missing is skipped.
+    With ``device="cuda"`` the GPU targets follow: on (d) and (e), arraynet cupy and jax at
+    >= 70 % of their own library's GEMM ceiling and >= torch eager's (CUDA) throughput."""
     out = []
 
     def rate(key, name):
@@ -157,6 +159,20 @@ def targets(summaries: dict[str, dict]) -> list[dict]:
                 own = 100 * summaries[key][name]["own_ceiling_share"]
                 label = f"({key}) {name} share of {backend}'s own matmul ceiling (not a target)"
                 out.append(_check(label, own, 80, "%"))
+    return out + (_gpu_targets(summaries, have, rate) if device == "cuda" else [])
+
+
+def _gpu_targets(summaries, have, rate) -> list[dict]:
+    out = []
+    for key in ("d", "e"):
+        for backend in ("cupy", "jax"):
+            name = f"arraynet {backend}"
+            if have(key, name):
+                own = 100 * summaries[key][name]["own_ceiling_share"]
+                out.append(_check(f"({key}) GPU {name} share of its GEMM ceiling", own, 70, "%"))
+            if have(key, name, TORCH):
+                ratio = rate(key, name) / rate(key, TORCH)
+                out.append(_check(f"({key}) GPU {name} / {TORCH} (CUDA) throughput", ratio, 1))
     return out
 
 

@@ -18,7 +18,10 @@ ARRAYNET_BACKENDS = ("numpy", "jax", "torch", "cupy")  # not array_api_strict: c
 
 def parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--shapes", help="which of a,b,c,d (default all; a,b with --quick)")
+    p.add_argument(
+        "--shapes",
+        help="which of a,b,c,d,e (default a-d, a-e with --device cuda; a,b with --quick)",
+    )
     p.add_argument(
         "--repeats",
         type=int,
@@ -93,12 +96,13 @@ def main(argv=None) -> int:
     import arraynet as an
 
     args = parse(argv)
-    chosen = args.shapes or ("a,b" if args.quick else "a,b,c,d")
+    device, device_note = _device(args.device)
+    default = "a,b,c,d,e" if device == "cuda" else "a,b,c,d"
+    chosen = args.shapes or ("a,b" if args.quick else default)
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = set(keys) - set(shapes.SHAPES)
     if unknown:
-        raise SystemExit(f"--shapes: expected letters of a,b,c,d; got {sorted(unknown)}")
-    device, device_note = _device(args.device)
+        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e; got {sorted(unknown)}")
     print(report.environment(), flush=True)
     print(report.load(), flush=True)
     side = 512 if args.quick else 2048
@@ -135,7 +139,7 @@ def main(argv=None) -> int:
             profiled = [i for i in impls if i.name == "arraynet numpy"]
             if args.profile and profiled:
                 print(_profile(profiled[0]), flush=True)
-    checks = report.targets(summaries)
+    checks = report.targets(summaries, device)
     raw["targets"] = checks
     print(report.load(), "(at the end)")
     print("\nspeed targets (facts of this run, not assertions):")

@@ -29,6 +29,7 @@ class Shape:
     lr: float = 0.01
     bias: bool = True
     repeats: int | None = None  # None: the command's --repeats
+    host_peers: bool = True  # False: a GPU shape; hand-written NumPy and sklearn sit out
 
     def __post_init__(self):
         assert self.rows % self.batch == 0, "whole batches only: every peer sees the same"
@@ -79,6 +80,8 @@ SHAPES = {
     "b": Shape("b", "small", (64, 128, 10), batch=32, rows=4096, epochs=10),
     "c": Shape("c", "medium", (784, 512, 512, 10), batch=256, rows=4096, epochs=2),
     "d": Shape("d", "large", (1024, 4096, 4096, 10), batch=1024, rows=4096, epochs=1, repeats=3),
+    # (e) is for a GPU (the default with --device cuda): 4.4 TFLOP per update.
+    "e": Shape("e", "gpu", (4096, 8192, 8192, 10), 8192, 65536, 1, repeats=3, host_peers=False),
 }
 
 # --quick: the same shapes shrunk to seconds (for the test); (c) and (d) are narrowed.
@@ -87,6 +90,7 @@ QUICK = {
     "b": dict(rows=256, epochs=1),
     "c": dict(rows=512, epochs=1),
     "d": dict(dims=(256, 512, 512, 10), batch=128, rows=256),
+    "e": dict(dims=(256, 512, 512, 10), batch=128, rows=256),
 }
 
 

@@ -88,3 +88,40 @@ def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
             own = ceilings[report.library(name)]
             assert row["own_ceiling_share"] == pytest.approx(row["gflops"] / own)
             assert row["ceiling_share"] == pytest.approx(row["gflops"] / ceilings["numpy"])
+
+
+def test_the_gpu_shape_leaves_the_cpu_only_peers_out(tmp_path):
+    """Shape (e) is for a GPU: hand-written NumPy and sklearn sit out, with a note; here it
+    runs shrunk on the CPU, the rest of the table as usual."""
+    import contextlib
+    import io
+
+    path = tmp_path / "e.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--quick", "--shapes", "e", "--repeats", "1", "--json", str(path)]) == 0
+    run = json.loads(path.read_text())["shapes"]["e"]
+    assert "arraynet numpy" in run["results"]
+    for peer in (peers.NumpyLoop, peers.Sklearn):
+        assert peer.name not in run["results"]
+        assert any(note.startswith(f"{peer.name}: left out") for note in run["notes"])
+
+
+def test_gpu_targets_read_each_backend_against_its_gemm_and_torch_cuda():
+    def row(samples, own):
+        return {"samples_per_s": [samples], "own_ceiling_share": own, "ceiling_share": own}
+
+    summaries = {
+        "e": {
+            "arraynet cupy": row(1100, 0.75),
+            "arraynet jax": row(900, 0.65),
+            report.TORCH: row(1000, 0.7),
+        }
+    }
+    checks = {c["target"]: c["holds"] for c in report.targets(summaries, "cuda")}
+    assert checks == {
+        "(e) GPU arraynet cupy share of its GEMM ceiling": True,
+        "(e) GPU arraynet cupy / torch eager (CUDA) throughput": True,
+        "(e) GPU arraynet jax share of its GEMM ceiling": False,
+        "(e) GPU arraynet jax / torch eager (CUDA) throughput": False,
+    }
+    assert report.targets(summaries, "cpu") == []
