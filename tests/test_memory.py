@@ -2,6 +2,7 @@
 and training goes on with a smaller batch or streamed chunks."""
 
 import os
+import platform
 import subprocess
 import sys
 
@@ -153,19 +154,25 @@ def _allocator_probe(how, **env):
     return int(out[0]), int(out[1]), out[2] == "True"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+GLIBC = pytest.mark.skipif(
+    platform.libc_ver()[0] != "glibc", reason="the allocator setting is glibc's mallopt"
+)
+
+
+@GLIBC
 @pytest.mark.parametrize("how", ["call", "fit"])
 def test_freed_host_blocks_are_reused_once_tuned(how):
-    """Fresh 64 MiB arrays page-fault in zeroed pages (16,384 faults of 4 KiB each) until
-    the allocator keeps freed blocks; then they reuse the freed ones."""
+    """Fresh 64 MiB arrays page-fault in zeroed pages (16,384 faults of 4 KiB each; fewer
+    where the kernel backs them with huge pages) until the allocator keeps freed blocks;
+    then they reuse the freed ones."""
     untuned, tuned_faults, tuned = _allocator_probe(how)
     assert tuned
-    assert untuned > 5 * 8000, untuned
-    assert tuned_faults < 500, tuned_faults
+    assert untuned >= 5 * 16, untuned  # at least one fault per 2 MiB page
+    assert tuned_faults * 10 < untuned, (tuned_faults, untuned)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+@GLIBC
 def test_the_users_malloc_settings_stand():
     untuned, again, tuned = _allocator_probe("call", MALLOC_TRIM_THRESHOLD_="131072")
     assert not tuned
-    assert again > 5 * 8000, again
+    assert again * 2 > untuned >= 5 * 16, (again, untuned)
