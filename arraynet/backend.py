@@ -238,10 +238,13 @@ def _cupy(dtype, device):
         count = 0
     if count < 1:
         raise RuntimeError("backend 'cupy' needs a CUDA device, and none is visible here")
-    index = 0 if device is None else device
+    index = cupy.cuda.runtime.getDevice() if device is None else device  # None: the current
     if not isinstance(index, int) or not 0 <= index < count:
         raise ValueError(f"device: expected a CUDA device index below {count}; got {device!r}")
-    return Backend("cupy", xp, dtype, device=cupy.cuda.Device(index))
+    selected = cupy.cuda.Device(index)
+    if device is not None:
+        selected.use()  # CuPy runs kernels on the current device: make it the chosen one
+    return Backend("cupy", xp, dtype, device=selected)
 
 
 def _jax(dtype, device):
