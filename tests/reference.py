@@ -75,6 +75,16 @@ def predict_reference(weights, layers_spec, X):
     return forward_reference(weights, layers_spec, X)[-1][2]
 
 
+def random_targets(rng, kind, rows, units):
+    """Targets drawn from ``rng``: "reg" normals, "binary" 0/1, "int" labels or "onehot" rows."""
+    if kind == "reg":
+        return rng.normal(size=(rows, units))
+    if kind == "binary":
+        return rng.integers(0, 2, (rows, units)).astype(float)
+    labels = rng.integers(0, units, rows)
+    return labels if kind == "int" else np.eye(units)[labels]
+
+
 def prepare_targets(Y, units):
     """(n,) targets become (n, 1) for one output unit, else integer labels become one-hot."""
     Y = np.asarray(Y)

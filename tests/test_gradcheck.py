@@ -3,6 +3,7 @@ derivative, refuses bad targets, and leaves the model and the backend selection 
 
 import numpy as np
 import pytest
+from reference import random_targets
 
 import arraynet as an
 from arraynet.activations import Sigmoid
@@ -19,15 +20,6 @@ PAIRS = (
     + [("categorical_cross_entropy", "softmax", t) for t in ("onehot", "int")]
     + [("softmax_cross_entropy", "identity", t) for t in ("onehot", "int")]
 )
-
-
-def _targets(rng, kind, k=K):
-    if kind == "reg":
-        return rng.normal(size=(N, k))
-    if kind == "binary":
-        return rng.integers(0, 2, (N, k)).astype(float)
-    labels = rng.integers(0, k, N)
-    return labels if kind == "int" else np.eye(k)[labels]
 
 
 def _kink_free(layers, weights, X, margin=1e-3) -> bool:
@@ -58,7 +50,7 @@ def _model_problem(index, loss, out, kind, regularizer=None, dropout=False):
         model.set_weights([w + rng.normal(0, 0.3, w.shape) for w in model.get_weights()])
         X = rng.normal(size=(N, D))
         if _kink_free(layers, model.get_weights(), X):
-            return model, X, _targets(rng, kind)
+            return model, X, random_targets(rng, kind, N, K)
     raise AssertionError("no kink-free problem")
 
 
