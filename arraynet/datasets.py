@@ -38,7 +38,7 @@ import numbers
 import numpy as np
 
 from . import random
-from .backend import current_backend
+from .backend import current_backend, numpy_backend
 from .validation import check_count, check_non_negative, check_positive
 
 __all__ = [
@@ -205,15 +205,6 @@ def _device_rng(device_rng, backend, elements: int) -> bool:
     return bool(device_rng)
 
 
-def _host_xp():
-    """NumPy's Array API namespace (NumPy itself from 2.1, else array-api-compat's wrapper)."""
-    if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
-        return np
-    import array_api_compat.numpy as xp
-
-    return xp
-
-
 def _int_dtype(xp):
     """The namespace's default integer dtype (int64; int32 on JAX without x64)."""
     return xp.asarray(0).dtype
@@ -231,7 +222,7 @@ def _generate(root, n, width, layout, transform, params, chunk_rows, device_rng,
         chunk_rows = max(1, CHUNK_VALUES // width)
     chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
     backend = current_backend()
-    xp, host = backend.xp, _host_xp()
+    xp, host = backend.xp, numpy_backend().xp
     on_device = _device_rng(device_rng, backend, n * width)
     labels = backend.float_dtype if floats else _int_dtype(xp)
     if on_device:
