@@ -390,25 +390,19 @@ class Sequential:
         return orders, tuple(backend.asarray(np.stack(m)) for m in zip(*masks))
 
     def _runner(self, backend: Backend, batch_size: int, on_batch):
-        key = (backend, batch_size)
+        metrics = [f for _, f in self.metrics]
         if on_batch is not None:  # the callbacks are part of this runner: no caching
-            return make_runner(
-                backend,
-                self.network,
-                self.optimizer,
-                [f for _, f in self.metrics],
-                batch_size,
-                on_batch,
-            )
+            return make_runner(backend, self.network, self.optimizer, metrics, batch_size, on_batch)
+        key = (backend, batch_size)
         if key not in self._runners:
             self._runners[key] = make_runner(
-                backend, self.network, self.optimizer, [f for _, f in self.metrics], batch_size
+                backend, self.network, self.optimizer, metrics, batch_size
             )
         return self._runners[key]
 
     # -- inference -----------------------------------------------------------------------
 
-    def _chunks(self, backend, X, batch_size):
+    def _chunks(self, X, batch_size):
         n = X.shape[0]
         size = n if batch_size is None else check_count(batch_size, "batch_size", minimum=1)
         for start in range(0, n, size):
@@ -422,20 +416,19 @@ class Sequential:
         params = self._on(backend)
         outputs = [
             to_numpy(self.network.predict(backend.xp, params, X[a:b, ...]))
-            for a, b in self._chunks(backend, X, batch_size)
+            for a, b in self._chunks(X, batch_size)
         ]
         return np.concatenate(outputs, axis=0)
 
     def _scores(self, backend: Backend, X, Y, batch_size=None) -> list:
         """Loss and metrics on ``(X, Y)`` as device scalars, weighted over chunks."""
         xp, params, n = backend.xp, self._on(backend), X.shape[0]
-        totals = None
-        for a, b in self._chunks(backend, X, batch_size):
+        rows = []  # each chunk's scores, weighted by its rows
+        for a, b in self._chunks(X, batch_size):
             loss, P = self.network.loss_value(xp, params, X[a:b, ...], Y[a:b, ...])
             scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
-            weighted = [s * (b - a) for s in scores]
-            totals = weighted if totals is None else [t + w for t, w in zip(totals, weighted)]
-        return [t / n for t in totals]
+            rows.append([s * (b - a) for s in scores])
+        return [sum(column) / n for column in zip(*rows)]
 
     def evaluate(self, X, y, batch_size: int | None = None, return_dict: bool = False):
         """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict)."""

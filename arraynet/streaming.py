@@ -108,7 +108,7 @@ class Stream:
 
     def train(self, model, backend, run, rng, count, shuffle):
         order = rng.permutation(len(self.source)) if shuffle else np.arange(len(self.source))
-        totals, rows, batches_before = None, 0, 0
+        weighted, rows, batches_before = [], 0, 0  # each chunk's means times its rows
         pending = [self.load(*self.source[order[0]])]
 
         def load_next(k):  # the next chunk's read and transfer, while this one trains
@@ -124,8 +124,7 @@ class Stream:
                 return [], 0, None
             if failed >= 0:
                 return [], 0, batches_before + failed
-            weighted = [float(to_numpy(mean)[0]) * m for mean in means]
-            totals = weighted if totals is None else [t + w for t, w in zip(totals, weighted)]
+            weighted.append([float(to_numpy(mean)[0]) * m for mean in means])
             rows += m
             batches_before += -(-m // self.batch_size)
-        return [np.array([t / rows]) for t in totals], 1, -1
+        return [np.array([sum(column) / rows]) for column in zip(*weighted)], 1, -1
