@@ -1,8 +1,9 @@
 """Matmul ceilings: float32 GFLOP/s of each library's own matmul, measured in the same run.
 
-``numpy`` (``np.matmul``) is the ceiling the targets name; ``torch``, ``jax`` and, on a GPU,
-``cupy`` and ``torch-cuda`` are measured too, so each implementation can also be read
-against the GEMM its own library reaches on this machine.
+``numpy`` (``np.matmul``) is the ceiling the targets name; ``torch``, ``jax``,
+``torch-arraynet`` (the matmul arraynet's torch namespace runs: oneDNN for large float32
+products on the CPU) and, on a GPU, ``cupy`` and ``torch-cuda`` are measured too, so each
+implementation can also be read against the GEMM its own library reaches on this machine.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ def _torch(A, B, device="cpu"):
     return product
 
 
+def _arraynet_torch(A, B):
+    """The matmul arraynet's torch backend runs (oneDNN for large float32 CPU products)."""
+    import torch
+
+    import arraynet as an
+
+    with an.use("torch") as backend:
+        matmul = backend.xp.matmul
+    a, b = torch.from_numpy(A), torch.from_numpy(B)
+    return lambda: matmul(a, b)
+
+
 def _jax(A, B):
     import jax
     import jax.numpy as jnp
@@ -59,6 +72,7 @@ def _cupy(A, B):
 PRODUCTS = {
     "numpy": _numpy,
     "torch": _torch,
+    "torch-arraynet": _arraynet_torch,
     "jax": _jax,
     "cupy": _cupy,
     "torch-cuda": lambda A, B: _torch(A, B, "cuda"),
@@ -69,7 +83,7 @@ def available(device: str = "cpu") -> list[str]:
     """The libraries whose ceiling this run can measure (GPU ones with ``device="cuda"``)."""
     found = ["numpy"]
     if importlib.util.find_spec("torch"):
-        found.append("torch")
+        found += ["torch", "torch-arraynet"]
     if importlib.util.find_spec("jax"):
         found.append("jax")
     if device == "cuda":

@@ -13,12 +13,16 @@ FLOPS_NOTE = (
     "GFLOP/s counts 2*m*k*n per matmul: forward 1 per layer, backward 2 per layer (dW, dX) "
     "but 1 for the first layer (no dX); elementwise work is not counted. %ceil: of the "
     "float32 np.matmul ceiling of the shape's largest layer at the batch size; %own: of "
-    "the implementation's own library's matmul ceiling (torch.matmul for torch, ...)."
+    "the implementation's own library's matmul ceiling (torch.matmul for torch eager, "
+    "torch-arraynet for arraynet torch: the matmul its torch namespace runs, oneDNN for "
+    "large float32 products on the CPU)."
 )
 
 
 def library(name: str, device: str = "cpu") -> str:
     """Whose matmul an implementation runs on (a ``ceiling.PRODUCTS`` key)."""
+    if name == "arraynet torch":
+        return "torch-arraynet"
     if name.startswith("arraynet "):
         return name.split()[1]
     if name == TORCH:
@@ -188,8 +192,13 @@ def environment() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        seen = {(p["internal_api"], p["num_threads"]) for p in threadpool_info()}
-        threads += [f"{api} {n}" for api, n in sorted(seen)]
+        seen = {
+            (p["internal_api"], p["num_threads"], p.get("architecture")) for p in threadpool_info()
+        }
+        threads += [
+            f"{api} {n}" + (f" ({arch} kernels)" if arch else "")
+            for api, n, arch in sorted(seen, key=str)
+        ]
     except ImportError:
         pass
     try:

@@ -75,11 +75,14 @@ def test_the_targets_are_reported_not_asserted(quick_run):
 
 
 def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
-    """np.matmul's ceiling (the targets') and torch's and jax's own, where installed; each
-    implementation is also read against its own library's."""
+    """np.matmul's ceiling (the targets') and torch's and jax's own, where installed, and the
+    matmul arraynet's torch namespace runs; each implementation is also read against its
+    own library's."""
     _, raw = quick_run
     expected = {"numpy"} | {lib for lib in ("torch", "jax") if installed(lib)}
-    assert report.library("arraynet torch") == "torch"
+    expected |= {"torch-arraynet"} if installed("torch") else set()
+    assert report.library("arraynet torch") == "torch-arraynet"
+    assert report.library(peers.TorchEager.name) == "torch"
     assert report.library(peers.Sklearn.name) == "numpy"
     for key in ("a", "b"):
         ceilings = raw["shapes"][key]["ceiling"]

@@ -45,7 +45,7 @@ class Dense:
 
     def forward(self, xp, params, X, mask=None):
         """``(A, cache)``: the output and what backward needs."""
-        Z = X @ params[0]
+        Z = xp.matmul(X, params[0])
         if self.use_bias:
             Z = Z + params[1]
         A = self.activation.forward(xp, Z)
@@ -60,10 +60,10 @@ class Dense:
     def backward_linear(self, xp, params, cache, dZ, need_dX=True):
         """``(dX, grads)`` from the delta at the pre-activation ``Z``."""
         X = cache[0]
-        grads = (X.mT @ dZ,)
+        grads = (xp.matmul(X.mT, dZ),)
         if self.use_bias:
             grads = (*grads, xp.sum(dZ, axis=0))
-        dX = dZ @ params[0].mT if need_dX else None
+        dX = xp.matmul(dZ, params[0].mT) if need_dX else None
         return dX, grads
 
     def penalty(self, xp, params):
