@@ -188,13 +188,12 @@ def environment() -> str:
     for package in ("arraynet", "numpy", "jax", "jaxlib", "torch", "scikit-learn"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{package} {metadata.version(package)}")
-    threads = []
+    threads, pools = [], []
     try:
         from threadpoolctl import threadpool_info
 
-        seen = {
-            (p["internal_api"], p["num_threads"], p.get("architecture")) for p in threadpool_info()
-        }
+        pools = threadpool_info()
+        seen = {(p["internal_api"], p["num_threads"], p.get("architecture")) for p in pools}
         threads += [
             f"{api} {n}" + (f" ({arch} kernels)" if arch else "")
             for api, n, arch in sorted(seen, key=str)
@@ -209,10 +208,41 @@ def environment() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads.append(f"cpu_count {os.cpu_count()}, usable {cores}")
+    hint = openblas_hint(pools, _cpu_flags())
     return (
         f"versions: {', '.join(versions)} ({_tree()})\nthreads: {', '.join(threads)}\n"
         f"machine: {_cpu_model()} ({platform.machine()}, {platform.system()}), nproc {cores}"
+        + (f"\nnote: {hint}" if hint else "")
     )
+
+
+AVX2_KERNELS = {"Haswell", "Zen"}  # OpenBLAS's kernel sets that stop short of AVX-512
+
+
+def openblas_hint(pools: list[dict], cpu_flags: set[str]) -> str | None:
+    """A note when OpenBLAS runs AVX2 kernels on a CPU that has AVX-512 (it does not know
+    every new CPU), else None. ``pools``: threadpoolctl's ``threadpool_info()``."""
+    if "avx512f" not in cpu_flags:
+        return None
+    for pool in pools:
+        if pool.get("internal_api") == "openblas" and pool.get("architecture") in AVX2_KERNELS:
+            return (
+                f"OpenBLAS runs its {pool['architecture']} (AVX2) kernels on a CPU with "
+                "AVX-512; OPENBLAS_CORETYPE=SkylakeX, set before NumPy is imported, may run "
+                "np.matmul faster (README, Performance)"
+            )
+    return None
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def _cpu_model() -> str:

@@ -128,3 +128,20 @@ def test_gpu_targets_read_each_backend_against_its_gemm_and_torch_cuda():
         "(e) GPU arraynet jax / torch eager (CUDA) throughput": False,
     }
     assert report.targets(summaries, "cpu") == []
+
+
+@pytest.mark.parametrize(
+    "architecture, flags, says",
+    [
+        ("Haswell", {"avx2", "avx512f"}, True),  # this machine: a Zen 5 OpenBLAS took for Haswell
+        ("Zen", {"avx2", "avx512f"}, True),
+        ("SkylakeX", {"avx2", "avx512f"}, False),  # already AVX-512 kernels
+        ("Haswell", {"avx2"}, False),  # no AVX-512 to use
+    ],
+)
+def test_openblas_hint_only_when_avx512_lies_unused(architecture, flags, says):
+    pools = [{"internal_api": "openmp"}, {"internal_api": "openblas", "architecture": architecture}]
+    hint = report.openblas_hint(pools, flags)
+    assert (hint is not None) == says
+    if says:
+        assert architecture in hint and "OPENBLAS_CORETYPE=SkylakeX" in hint

@@ -84,21 +84,32 @@ def test_other_products_go_to_torch_matmul(linear, case):
     assert torch.equal(got, torch.matmul(A, B))
 
 
-def test_backend_namespace_routes_when_onednn_works(linear):
-    xp = an.use("torch").backend.xp
+def test_backend_namespace_routes_when_onednn_works(linear, monkeypatch):
+    recording, calls = _spy(linear)
+    monkeypatch.setattr(backend_module, "_onednn_linear", lambda: recording)
+    xp = backend_module._lean_torch()
     import array_api_compat.torch as compat
 
-    assert xp.matmul is not compat.matmul
+    A, B = _operands("contiguous")
+    assert torch.equal(xp.matmul(A, B), linear(A, B.mT, None, "none", [], "")) and calls
     assert xp.matmul.__doc__ == compat.matmul.__doc__
     assert xp.sum is compat.sum  # everything else is array-api-compat's
 
 
 def test_env_switch_turns_routing_off(monkeypatch):
-    import array_api_compat.torch as compat
-
     monkeypatch.setenv("ARRAYNET_ONEDNN", "0")
     assert backend_module._onednn_linear() is None
-    assert backend_module._lean_torch().matmul is compat.matmul
+    A, B = _operands("contiguous")
+    assert torch.equal(backend_module._lean_torch().matmul(A, B), torch.matmul(A, B))
+
+
+def test_mixed_dtypes_are_promoted_as_compat_does():
+    matmul = backend_module._lean_torch().matmul
+    A, B = torch.ones(3, 4, dtype=torch.float32), torch.ones(4, 2, dtype=torch.float64)
+    got = matmul(A, B)
+    assert got.dtype == torch.float64 and torch.equal(
+        got, torch.full((3, 2), 4.0, dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize("wrong", ["raises", "wrong values"])
