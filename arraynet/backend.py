@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import importlib
 import os
+import platform
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -229,6 +230,7 @@ def _numpy(dtype, device):
 
 
 ONEDNN_MIN_PRODUCT = 1 << 20  # m*k*n above which oneDNN beats torch.matmul here (measured)
+X86_64 = ("x86_64", "AMD64")
 
 
 def _lean_torch() -> ModuleType:
@@ -237,7 +239,8 @@ def _lean_torch() -> ModuleType:
     torch.matmul runs MKL's GEMM on the CPU, which on AMD CPUs takes its AVX2 path; oneDNN
     (shipped inside torch) picks kernels by instruction set, AVX-512 included: 2-2.2x the
     GFLOP/s on the AVX-512 CPU the benchmarks ran on. Same float32 math, other rounding
-    order. ``ARRAYNET_ONEDNN=0`` turns it off; so does a torch without a working oneDNN.
+    order. Only on x86-64, where it was measured. ``ARRAYNET_ONEDNN=0`` turns it off; so
+    does a torch without a working oneDNN.
     """
     import array_api_compat.torch as compat
 
@@ -251,7 +254,9 @@ def _onednn_linear():
     """torch's oneDNN ``linear`` (``X @ W.mT``), or None when it is off, absent or wrong."""
     import torch
 
-    if os.environ.get("ARRAYNET_ONEDNN", "1") == "0" or not torch.backends.mkldnn.is_available():
+    if os.environ.get("ARRAYNET_ONEDNN", "1") == "0" or platform.machine() not in X86_64:
+        return None
+    if not torch.backends.mkldnn.is_available():
         return None
     linear = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
     if linear is None:

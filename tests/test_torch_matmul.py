@@ -159,3 +159,9 @@ def _train_on_torch():
             *_data(), mode="minibatch", batch_size=64, epochs=2, shuffle=False, verbose=0
         )
     return history, model, start
+
+
+def test_other_machines_keep_torch_matmul(monkeypatch):
+    """oneDNN's route was measured on x86-64 only."""
+    monkeypatch.setattr(backend_module.platform, "machine", lambda: "aarch64")
+    assert backend_module._onednn_linear() is None
