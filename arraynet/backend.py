@@ -292,6 +292,7 @@ def _routed_matmul(matmul, linear):
         return torch.matmul(x1, x2)
 
     routed.__doc__ = matmul.__doc__
+    routed.onednn = linear is not None  # shown by ``arraynet info``
     return routed
 
 

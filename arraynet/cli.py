@@ -227,6 +227,15 @@ def _devices(backend) -> str:
     return "cpu"
 
 
+def _route(backend) -> str:
+    """Where torch's large float32 CPU matmuls run (see ``backend._lean_torch``)."""
+    if backend.name != "torch":
+        return ""
+    if getattr(backend.xp.matmul, "onednn", False):
+        return "; large float32 CPU matmuls: oneDNN (ARRAYNET_ONEDNN=0: torch.matmul)"
+    return "; matmuls: torch.matmul"
+
+
 def info() -> int:
     """Print arraynet's version, each backend (available or why not) and its devices."""
     import arraynet as an
@@ -241,7 +250,9 @@ def info() -> int:
             with an.use(name) as backend:
                 module = sys.modules[name]
                 version = getattr(module, "__version__", "?")
-                print(f"  {name:17} yes  {version:10} devices: {_devices(backend)}")
+                print(
+                    f"  {name:17} yes  {version:10} devices: {_devices(backend)}{_route(backend)}"
+                )
         except (ImportError, RuntimeError) as err:
             print(f"  {name:17} no   {err}")
     found = [f"{d} {_version(d)}" if _version(d) else f"{d} (not installed)" for d in OPTIONAL]

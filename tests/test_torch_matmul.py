@@ -165,3 +165,17 @@ def test_other_machines_keep_torch_matmul(monkeypatch):
     """oneDNN's route was measured on x86-64 only."""
     monkeypatch.setattr(backend_module.platform, "machine", lambda: "aarch64")
     assert backend_module._onednn_linear() is None
+
+
+@pytest.mark.parametrize("switch, says", [("1", "oneDNN"), ("0", "matmuls: torch.matmul")])
+def test_info_says_where_torch_matmuls_run(capsys, monkeypatch, linear, switch, says):
+    from arraynet.cli import main
+
+    monkeypatch.setenv("ARRAYNET_ONEDNN", switch)
+    backend_module._torch_namespace.cache_clear()
+    try:
+        assert main(["info"]) == 0
+    finally:
+        backend_module._torch_namespace.cache_clear()
+    torch_line = next(line for line in capsys.readouterr().out.splitlines() if "  torch " in line)
+    assert says in torch_line
