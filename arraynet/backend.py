@@ -236,11 +236,12 @@ X86_64 = ("x86_64", "AMD64")
 def _lean_torch() -> ModuleType:
     """array-api-compat's torch namespace, with large 2-D float32 CPU matmuls done by oneDNN.
 
-    torch.matmul runs MKL's GEMM on the CPU, which on AMD CPUs takes its AVX2 path; oneDNN
-    (shipped inside torch) picks kernels by instruction set, AVX-512 included: 2-2.2x the
-    GFLOP/s on the AVX-512 CPU the benchmarks ran on. Same float32 math, other rounding
-    order. Only on x86-64, where it was measured. ``ARRAYNET_ONEDNN=0`` turns it off; so
-    does a torch without a working oneDNN.
+    torch.matmul runs MKL's GEMM on the CPU, which picks its kernels by CPU vendor and
+    leaves AVX-512 unused on AMD CPUs; oneDNN (shipped inside torch) picks them by
+    instruction set: 461-497 GFLOP/s against MKL's 226-234 on the AVX-512 AMD CPU the
+    benchmarks ran on. Same float32 math, other rounding order. Only on x86-64, where it
+    was measured. ``ARRAYNET_ONEDNN=0`` turns it off; so does a torch without a working
+    oneDNN.
     """
     import array_api_compat.torch as compat
 
