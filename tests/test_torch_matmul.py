@@ -179,3 +179,11 @@ def test_info_says_where_torch_matmuls_run(capsys, monkeypatch, linear, switch, 
         backend_module._torch_namespace.cache_clear()
     torch_line = next(line for line in capsys.readouterr().out.splitlines() if "  torch " in line)
     assert says in torch_line
+
+
+def test_training_through_onednn_is_deterministic(linear):
+    """Same seed, same backend: bitwise-equal weights twice, with products above the threshold."""
+    first = _train_on_torch()[1].get_weights()
+    second = _train_on_torch()[1].get_weights()
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
