@@ -263,9 +263,14 @@ def _onednn_linear():
     if linear is None:
         return None
     A = torch.linspace(-1.0, 1.0, 96 * 80).reshape(96, 80)
-    B = torch.linspace(1.0, -2.0, 80 * 112).reshape(112, 80).mT
+    B = torch.linspace(1.0, -2.0, 80 * 112).reshape(80, 112)
+    # the layouts the dense layers pass: X @ W, X.mT @ dZ, dZ @ W.mT
+    products = [(A, B), (A.mT.contiguous().mT, B), (A, B.mT.contiguous().mT)]
     try:
-        agrees = torch.allclose(linear(A, B.mT, None, "none", [], ""), A @ B, rtol=1e-5, atol=1e-4)
+        agrees = all(
+            torch.allclose(linear(a, b.mT, None, "none", [], ""), a @ b, rtol=1e-5, atol=1e-4)
+            for a, b in products
+        )
     except (RuntimeError, TypeError, NotImplementedError):
         return None
     return linear if agrees else None

@@ -112,12 +112,14 @@ def test_mixed_dtypes_are_promoted_as_compat_does():
     )
 
 
-@pytest.mark.parametrize("wrong", ["raises", "wrong values"])
+@pytest.mark.parametrize("wrong", ["raises", "wrong values", "wrong for a transposed input"])
 def test_broken_onednn_is_not_used(monkeypatch, wrong):
     def broken(X, W, *rest):
         if wrong == "raises":
             raise RuntimeError("no oneDNN kernel for this CPU")
-        return torch.zeros(X.shape[0], W.shape[0])
+        if wrong == "wrong values" or not X.is_contiguous():
+            return torch.zeros(X.shape[0], W.shape[0])
+        return X @ W.mT
 
     monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", broken, raising=False)
     assert backend_module._onednn_linear() is None
