@@ -48,7 +48,10 @@ class Backend:
         dtype = self.float_dtype if dtype is None else dtype
         if self.name == "numpy":
             return np.asarray(a, dtype=dtype)
-        return self.xp.asarray(np.ascontiguousarray(a), dtype=dtype, device=self.device)
+        host = np.asarray(a, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
+        if self.name == "torch" and not host.flags.writeable:
+            host = host.copy()  # torch on the CPU would share it, warning it is read-only
+        return self.xp.asarray(host, dtype=dtype, device=self.device)
 
     @property
     def on_host(self) -> bool:
@@ -81,6 +84,14 @@ class Backend:
             with side:
                 yield
             compute.wait_event(side.record())
+
+    def quiet_overflow(self):
+        """Around training: NumPy's overflow and invalid-value warnings are not printed, since
+        ``fit`` reports a NaN or infinite loss or weight itself (``DivergenceError``), and
+        float16 loss scaling overflows on purpose. Other backends do not warn."""
+        if self.name == "numpy":
+            return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        return contextlib.nullcontext()
 
 
 _COPY_STREAMS: dict = {}  # CuPy device id -> the stream streamed chunks are copied on
@@ -195,7 +206,10 @@ def _check_dtype_on_device(backend: Backend) -> None:
 
 
 def _dtype_name(dtype) -> str:
-    """ "float32"/"float64" from a name or a NumPy dtype (``np.float64`` works too)."""
+    """ "float32"/"float64" from a name or a NumPy dtype (``np.float64`` works too); None is
+    the default, float32 (NumPy would read it as float64)."""
+    if dtype is None:
+        return "float32"
     try:
         name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
     except TypeError:
@@ -357,6 +371,13 @@ def _torch(dtype, device):
         device = torch.device("cpu" if device is None else device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device: expected a torch device such as 'cpu'; got {device!r}") from err
+    try:  # the weights will move there: the device must exist here and hold data
+        torch.zeros(1, device=device).cpu()
+    except Exception as err:  # no CUDA build or device ("meta" holds no data)
+        raise ValueError(
+            f"device: expected a torch device that is present and holds data; got "
+            f"{str(device)!r} ({' '.join(str(err).split()) or type(err).__name__})"
+        ) from err
     return Backend("torch", xp, dtype, device=device)
 
 

@@ -15,7 +15,8 @@ written in this order:
 ``config.json``
     :meth:`Sequential.get_state` without its arrays, an object with exactly the keys
     ``config`` (:meth:`Sequential.get_config`: ``layers``, ``input_dim``, ``seed``, ``loss``,
-    ``optimizer``, ``metrics``), ``epoch`` (epochs trained so far, an integer >= 0),
+    ``optimizer``, ``metrics``, ``precision``: null, "mixed_bfloat16" or "mixed_float16"),
+    ``epoch`` (epochs trained so far, an integer >= 0),
     ``has_optimizer_state`` (a boolean) and ``rng_state`` (NumPy's
     ``Generator.bit_generator.state`` of the shuffle/dropout generator, a PCG64 state whose
     ``state`` and ``inc`` are 128-bit integers written as plain JSON integers: parse them as
@@ -27,7 +28,9 @@ written in this order:
     the optimizer state (see :mod:`arraynet.optimizers`), members ``s0.npy``, ``s1.npy``,
     ...: ``s0`` the step count (integer, shape ()), ``s1`` the base learning rate (float,
     shape ()), then the slots: for each slot kind of the optimizer, one array per weight,
-    shaped and ordered as the weights. No members when ``has_optimizer_state`` is false.
+    shaped and ordered as the weights; with ``precision`` "mixed_float16", two more of shape
+    (): the loss scale and the count of finite steps since it last changed. No members when
+    ``has_optimizer_state`` is false.
 
 Dtype rules: the ``.npz`` members are ordinary NumPy archives (members stored uncompressed)
 of ``.npy`` files, little-endian, never object arrays, so ``numpy.load(f,
@@ -84,7 +87,10 @@ def save(model: Sequential, path) -> None:
     Atomic: the file at ``path`` is either the previous one, byte for byte, or the new one.
     A symlink at ``path`` is followed.
     """
-    path = os.path.realpath(os.fsdecode(path))
+    given = os.fsdecode(path)
+    path = os.path.realpath(given)
+    if not given or os.path.isdir(path):
+        raise ValueError(f"path: expected a file path; got {given!r}, a directory")
     data = _archive(model.get_state())
     folder, name = os.path.split(path)
     _remove_stale(folder, name)

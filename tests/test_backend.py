@@ -321,3 +321,22 @@ def test_numpy_namespace_sum_is_numpy_sum(values, kwargs):
     got, want = xp.sum(values, **kwargs), np.sum(values, **kwargs)
     assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
     np.testing.assert_array_equal(got, want)
+
+
+def test_dtype_none_is_the_default_float32(backend):
+    with an.use(backend, dtype=None):
+        assert _state() == (backend, "float32")
+
+
+@pytest.mark.parametrize("device", ["meta", "cuda:7"])
+def test_a_torch_device_that_cannot_hold_the_weights_is_refused(device):
+    """ "meta" tensors hold no data, and this build has no 8th CUDA device: ``use`` refuses
+    both, naming the device, before any model's weights move there."""
+    pytest.importorskip("torch")
+    X, _ = _data()
+    model = _model()
+    expected = model.predict(X)
+    with pytest.raises(ValueError, match=rf"^device: expected a torch device .* got '{device}'"):
+        an.use("torch", device=device)
+    assert _state() == ("numpy", "float32")
+    np.testing.assert_array_equal(model.predict(X), expected)
