@@ -56,49 +56,57 @@ def _check_on_device(backend: Backend, a, argument: str):
     return a
 
 
-def inputs(backend: Backend, X, features: int | None):
-    """``X`` as a 2-D float array on ``backend``, checked; ``features`` None means any."""
+def inputs(backend: Backend, X, features: int | None, argument: str = "X"):
+    """``X`` as a 2-D float array on ``backend``, checked; ``features`` None means any.
+    ``argument`` is the name errors give it."""
     native = backend.owns(X) and not isinstance(X, np.ndarray)  # NumPy input: host checks
     if native:
-        X = _check_on_device(backend, X, "X")
+        X = _check_on_device(backend, X, argument)
         shape = tuple(X.shape)
     else:
-        X = to_host(X, "X")
+        X = to_host(X, argument)
         shape = X.shape
     if len(shape) != 2:
-        raise ValueError(f"X: expected a 2-D array (rows, features); got shape {shape}")
+        raise ValueError(f"{argument}: expected a 2-D array (rows, features); got shape {shape}")
     if shape[0] < 1 or shape[1] < 1:
-        raise ValueError(f"X: expected at least 1 row and 1 feature; got shape {shape}")
+        raise ValueError(f"{argument}: expected at least 1 row and 1 feature; got shape {shape}")
     if features is not None and shape[1] != features:
-        raise ValueError(f"X: expected {features} features per row; got shape {shape}")
+        raise ValueError(f"{argument}: expected {features} features per row; got shape {shape}")
     if native:
         return backend.xp.astype(X, backend.float_dtype)
-    return backend.asarray(_fits_dtype(X, backend, "X"))
+    return backend.asarray(_fits_dtype(X, backend, argument))
 
 
-def targets(backend: Backend, y, rows: int, units: int, loss) -> object:
+def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) -> object:
     """``y`` as a (rows, units) float array on ``backend``; integer labels become one-hot.
 
     Arrays already on the backend are checked and encoded there, without a trip to the host.
+    ``names``: what errors call the inputs and ``y``.
     """
+    x_name, argument = names
     native = backend.owns(y) and not isinstance(y, np.ndarray)
     xp, dtype = (backend.xp, backend.float_dtype) if native else (np, np.float64)
-    Y = _check_on_device(backend, y, "y") if native else to_host(y, "y")
-    if Y.ndim == 1 and loss.accepts_labels and units > 1 and xp.isdtype(Y.dtype, "integral"):
-        Y = _one_hot(xp, Y, units, dtype)
+    Y = _check_on_device(backend, y, argument) if native else to_host(y, argument)
+    labels = loss.accepts_labels and units > 1 and xp.isdtype(Y.dtype, "integral")
+    if labels and Y.ndim == 2 and Y.shape[1] == 1:  # a column of labels, as Keras allows
+        Y = xp.reshape(Y, (-1,))
+    if labels and Y.ndim == 1:
+        Y = _one_hot(xp, Y, units, dtype, argument)
     elif Y.ndim == 1 and units == 1:
         Y = xp.reshape(Y, (-1, 1))
     if Y.ndim != 2 or Y.shape[1] != units:
-        raise ValueError(f"y: expected shape ({rows}, {units}); got shape {tuple(Y.shape)}")
+        raise ValueError(
+            f"{argument}: expected shape ({rows}, {units}); got shape {tuple(Y.shape)}"
+        )
     if Y.shape[0] != rows:
-        raise ValueError(f"y: expected {rows} rows, as in X; got {Y.shape[0]}")
-    _check_kind(xp, Y, loss, dtype)
+        raise ValueError(f"{argument}: expected {rows} rows, as in {x_name}; got {Y.shape[0]}")
+    _check_kind(xp, Y, loss, dtype, argument)
     if native:
         return xp.astype(Y, backend.float_dtype)
-    return backend.asarray(_fits_dtype(Y, backend, "y"))
+    return backend.asarray(_fits_dtype(Y, backend, argument))
 
 
-def _check_kind(xp, Y, loss, dtype) -> None:
+def _check_kind(xp, Y, loss, dtype, argument="y") -> None:
     """Cross-entropy targets must be probabilities; categorical ones, rows summing to 1."""
     if loss.name not in (
         "binary_cross_entropy",
@@ -109,13 +117,15 @@ def _check_kind(xp, Y, loss, dtype) -> None:
     low, high = float(xp.min(Y)), float(xp.max(Y))
     if low < 0 or high > 1:
         raise ValueError(
-            f"y: expected targets in [0, 1] for {loss.name}; got values from {low} to {high}"
+            f"{argument}: expected targets in [0, 1] for {loss.name}; "
+            f"got values from {low} to {high}"
         )
     if loss.name != "binary_cross_entropy":
         sums = xp.sum(xp.astype(Y, dtype), axis=1)
         if not bool(xp.all(xp.abs(sums - 1.0) <= 1e-6 * Y.shape[1])):
             raise ValueError(
-                f"y: expected one-hot rows (or probabilities summing to 1) for {loss.name}; "
+                f"{argument}: expected one-hot rows (or probabilities summing to 1) "
+                f"for {loss.name}; "
                 f"got row sums from {float(xp.min(sums))} to {float(xp.max(sums))}"
             )
 
@@ -132,11 +142,12 @@ def _fits_dtype(host: np.ndarray, backend: Backend, argument: str) -> np.ndarray
     return cast
 
 
-def _one_hot(xp, labels, classes: int, dtype):
+def _one_hot(xp, labels, classes: int, dtype, argument="y"):
     low, high = int(xp.min(labels)), int(xp.max(labels))
     if low < 0 or high >= classes:
         raise ValueError(
-            f"y: expected integer labels in [0, {classes}); got values from {low} to {high}"
+            f"{argument}: expected integer labels in [0, {classes}); "
+            f"got values from {low} to {high}"
         )
     columns = xp.arange(classes, dtype=labels.dtype, device=device(labels))
     return xp.astype(labels[:, None] == columns, dtype)

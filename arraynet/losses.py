@@ -109,12 +109,23 @@ LOSSES = {
 }
 
 
+# Keras' names for the same losses (Keras' cross-entropies take probabilities by default).
+_ALIASES = {
+    "mean_squared_error": "mse",
+    "binary_crossentropy": "binary_cross_entropy",
+    "categorical_crossentropy": "categorical_cross_entropy",
+    "sparse_categorical_crossentropy": "categorical_cross_entropy",
+}
+
+
 def get(loss) -> Loss:
-    """A loss by name, or the given :class:`Loss`."""
+    """A loss by name (Keras' names too, such as "binary_crossentropy"), or the given
+    :class:`Loss`."""
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str):
         raise TypeError(f"loss: expected a name or a Loss; got {type(loss).__name__}")
-    if loss not in LOSSES:
+    name = _ALIASES.get(loss, loss)
+    if name not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}; got {loss!r}")
-    return LOSSES[loss]
+    return LOSSES[name]

@@ -17,11 +17,11 @@ from .backend import (
     reuse_freed_host_memory,
     to_numpy,
 )
-from .callbacks import CallbackList, History, ProgressBar, TerminateOnNaN
+from .callbacks import Callback, CallbackList, History, ProgressBar, TerminateOnNaN
 from .metrics import get as get_metric
 from .network import Network
 from .precision import PRECISIONS, DynamicLossScale, MixedPrecision, check_support
-from .training import DivergenceError, epochs_per_call, make_runner
+from .training import DivergenceError, all_finite, epochs_per_call, make_runner
 from .validation import check_choice, check_count, check_flag, check_fraction
 
 _NO_TARGETS = object()
@@ -36,6 +36,8 @@ class Sequential:
     """
 
     def __init__(self, layers, input_dim: int | None = None, seed: int | None = None):
+        if not isinstance(layers, (list, tuple)):
+            raise TypeError(f"layers: expected a list of layers; got {type(layers).__name__}")
         layers = list(layers)
         if not layers or not all(hasattr(layer, "param_count") for layer in layers):
             raise TypeError(f"layers: expected a non-empty list of layers; got {layers!r}")
@@ -65,15 +67,17 @@ class Sequential:
             dim = layer.output_dim(dim)
         self._params, self._params_backend = tuple(weights), None
 
-    def _dims(self) -> list[int]:
-        """Each layer's input width."""
-        dims = [self.input_dim]
+    def _dims(self, input_dim: int | None = None) -> list[int]:
+        """Each layer's input width, then the output width (for ``input_dim`` features, by
+        default the model's)."""
+        dims = [input_dim or self.input_dim]
         for layer in self.layers:
             dims.append(layer.output_dim(dims[-1]))
         return dims
 
-    def _shapes(self) -> list[tuple[int, ...]]:
-        return [s for layer, dim in zip(self.layers, self._dims()) for s in layer.param_shapes(dim)]
+    def _shapes(self, input_dim: int | None = None) -> list[tuple[int, ...]]:
+        dims = self._dims(input_dim)
+        return [s for layer, dim in zip(self.layers, dims) for s in layer.param_shapes(dim)]
 
     def get_weights(self) -> list[np.ndarray]:
         """Host NumPy copies in Keras order ``[W1, b1, W2, b2, ...]``, W of shape (inputs, units).
@@ -87,15 +91,22 @@ class Sequential:
 
     def set_weights(self, weights) -> None:
         """Replace the weights with arrays of any backend, in ``get_weights()`` order."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(
+                f"weights: expected a list of arrays, as get_weights() returns; "
+                f"got {type(weights).__name__}"
+            )
         weights = [data.to_host(w, f"weights[{i}]") for i, w in enumerate(weights)]
-        if self.input_dim is None and weights and weights[0].ndim == 2:
-            self.input_dim = weights[0].shape[0]
-        shapes = self._shapes() if self.input_dim is not None else []
+        input_dim = self.input_dim
+        if input_dim is None and weights and weights[0].ndim == 2:
+            input_dim = weights[0].shape[0]  # the first kernel's rows
+        shapes = self._shapes(input_dim) if input_dim is not None else []
         if len(weights) != len(shapes):
             raise ValueError(f"weights: expected {len(shapes)} arrays; got {len(weights)}")
         for i, (w, shape) in enumerate(zip(weights, shapes)):
             if w.shape != shape:
                 raise ValueError(f"weights[{i}]: expected shape {shape}; got {w.shape}")
+        self.input_dim = input_dim
         self._params = tuple(w.astype(np.float64) for w in weights)
         self._params_backend = None
 
@@ -124,18 +135,22 @@ class Sequential:
         """Choose the loss, the optimizer (an instance or a name), metric names and the
         precision: None (the backend's dtype), "mixed_bfloat16" or "mixed_float16" (layers
         compute in 16 bits around float32 master weights; see ``arraynet.precision``)."""
+        if metrics is None:
+            metrics = ()
         if isinstance(metrics, str):
             metrics = [metrics]
         if precision is not None:
             check_choice(precision, "precision", tuple(PRECISIONS))
-        self.metrics = [get_metric(m) for m in metrics]
-        self.precision = precision
-        self.network = Network(self.layers, losses.get(loss))
-        self.optimizer = optimizers.get(optimizer)
+        loss = losses.get(loss)
+        chosen_metrics = [get_metric(m, loss.name) for m in metrics]
+        network = Network(self.layers, loss)
+        optimizer = optimizers.get(optimizer)  # everything checked before the model changes
         if precision is not None:
-            self.network = MixedPrecision(self.network, PRECISIONS[precision])
+            network = MixedPrecision(network, PRECISIONS[precision])
         if precision == "mixed_float16":
-            self.optimizer = DynamicLossScale(self.optimizer)
+            optimizer = DynamicLossScale(optimizer)
+        self.metrics, self.precision = chosen_metrics, precision
+        self.network, self.optimizer = network, optimizer
         self._opt_state, self._runners = None, {}
 
     @property
@@ -166,20 +181,23 @@ class Sequential:
                     "derivative; expected a trainable activation (relu, sigmoid, tanh, ...)"
                 )
 
-    def _data(self, backend: Backend, X, y=_NO_TARGETS, build=False):
-        """``X`` and ``Y`` checked and on ``backend``; ``build`` draws the weights if none."""
-        if y is not _NO_TARGETS:
-            data.same_library(X=X, y=y)
-        if self.input_dim is None and not build:
+    def _require_weights(self) -> None:
+        if self.input_dim is None:
             raise ValueError(
                 "model: expected weights; got none yet (give input_dim, call fit or set_weights)"
             )
-        X = data.inputs(backend, X, self.input_dim)
-        if self.input_dim is None:
-            self.build(X.shape[1])
+
+    def _data(self, backend: Backend, X, y=_NO_TARGETS, width=None, names=("X", "y")):
+        """``X`` and ``Y`` checked and on ``backend``, errors calling them ``names``. ``X`` must
+        have the model's input width; before the model is built, ``width`` (None: any).
+        Nothing here builds the model."""
+        if y is not _NO_TARGETS:
+            data.same_library(**dict(zip(names, (X, y))))
+        X = data.inputs(backend, X, self.input_dim or width, names[0])
         if y is _NO_TARGETS:
             return X, None
-        Y = data.targets(backend, y, X.shape[0], self._dims()[-1], self.network.loss)
+        outputs = self._dims(X.shape[1])[-1]
+        Y = data.targets(backend, y, X.shape[0], outputs, self.network.loss, names)
         return X, Y
 
     def fit(
@@ -219,6 +237,7 @@ class Sequential:
         a ``TerminateOnNaN`` callback training stops there instead, without raising.
         """
         self._check_trainable()
+        callbacks = _callback_list(callbacks)
         epochs = check_count(epochs, "epochs")
         initial_epoch = check_count(initial_epoch, "initial_epoch")
         verbose = _verbosity(verbose)
@@ -258,7 +277,8 @@ class Sequential:
             count = 1 if feed.streams else epochs_per_call(n, epochs - epoch, timely)
             if count == 1:
                 hooks.on_epoch_begin(epoch)  # may change the learning rate in the state
-            means, done, failed = feed.train(self, backend, run, rng, count, shuffle)
+            with backend.quiet_overflow():  # divergence is reported below
+                means, done, failed = feed.train(self, backend, run, rng, count, shuffle)
             for e in range(done):
                 if count > 1:
                     hooks.on_epoch_begin(epoch)
@@ -333,43 +353,56 @@ class Sequential:
         return int(failed)
 
     def _finite(self, backend: Backend) -> bool:
-        xp = backend.xp
-        return bool(xp.isfinite(sum(xp.sum(p) for p in self._params)))
+        return bool(all_finite(backend.xp, self._params))
 
     def _feed(self, backend, X, y, chunk_rows, validation_data, split):
-        """The training data as a feed: in memory on the device, or streamed in chunks."""
+        """The training data as a feed: in memory on the device, or streamed in chunks. All of
+        it is checked before the model is built from its width (if it has no weights yet)."""
         source = streaming.chunked(X, y, chunk_rows)
         if source is None:
-            X, Y = self._data(backend, X, y, build=True)
-            return streaming.InMemory(*self._validation(backend, X, Y, validation_data, split))
+            X, Y = self._data(backend, X, y)
+            X, Y, validation = self._validation(backend, X, Y, validation_data, split)
+            self._build_for(X.shape[1])
+            return streaming.InMemory(X, Y, validation)
         if split:
             raise ValueError(
                 f"validation_split: expected 0 when streaming chunks (pass validation_data); "
                 f"got {split}"
             )
+        width = None
         for X_chunk, y_chunk in source.chunks():  # every chunk checked before training
-            self._data(numpy_backend(backend.dtype), X_chunk, y_chunk, build=True)
+            width = self._data(numpy_backend(backend.dtype), X_chunk, y_chunk, width)[0].shape[1]
         validation = None
         if validation_data is not None:
-            validation = self._validation(backend, None, None, validation_data, 0.0)[2]
+            validation = self._validation(backend, None, None, validation_data, 0.0, width)[2]
+        self._build_for(width)
         return streaming.Stream(source, lambda Xc, yc: self._chunk(backend, Xc, yc), validation)
+
+    def _build_for(self, input_dim: int) -> None:
+        """Draw the initial weights for ``input_dim`` features if the model has none yet."""
+        if self.input_dim is None:
+            self.build(input_dim)
 
     def _chunk(self, backend, X, y):
         """A streamed chunk on the device, copied beside the training still running."""
         with backend.copy_stream():
             return self._data(backend, X, y)
 
-    def _validation(self, backend, X, Y, validation_data, split):
+    def _validation(self, backend, X, Y, validation_data, split, width=None):
+        """``(X, Y, (X_val, Y_val) or None)``: ``validation_data`` checked against the training
+        width (``X``'s, else ``width``), or the last rows of ``X`` held out by ``split``."""
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError(
                     f"validation_data: expected a pair (X_val, y_val); got {validation_data!r}"
                 )
-            return (X, Y, self._data(backend, *validation_data))
+            width = width if X is None else X.shape[1]
+            names = ("validation_data[0]", "validation_data[1]")
+            return (X, Y, self._data(backend, *validation_data, width=width, names=names))
         if not split:
             return X, Y, None
         n = X.shape[0]
-        cut = n - int(n * split)
+        cut = math.floor(n * (1.0 - split))  # Keras' rows for training
         if cut < 1 or cut == n:
             raise ValueError(
                 f"validation_split: expected a share leaving rows on both sides of {n} rows; "
@@ -411,6 +444,7 @@ class Sequential:
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """The network's output for ``X`` as a host NumPy array, ``batch_size`` rows at a time
         (all at once by default)."""
+        self._require_weights()
         backend = current_backend()
         X, _ = self._data(backend, X)
         params = self._on(backend)
@@ -433,6 +467,7 @@ class Sequential:
     def evaluate(self, X, y, batch_size: int | None = None, return_dict: bool = False):
         """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict)."""
         self._check_compiled()
+        self._require_weights()
         backend = current_backend()
         X, Y = self._data(backend, X, y)
         scores = [float(s) for s in self._scores(backend, X, Y, batch_size)]
@@ -445,6 +480,7 @@ class Sequential:
         """``(loss, grads)`` by backprop, at inference (no dropout); grads align with
         ``get_weights()``."""
         self._check_trainable()
+        self._require_weights()
         backend = current_backend()
         X, Y = self._data(backend, X, y)
         loss, grads, _ = self.network.loss_and_grads(backend.xp, self._on(backend), X, Y)
@@ -508,10 +544,24 @@ class Sequential:
 
         save(self, path)
 
-    def summary(self) -> str:
-        lines = [f"Sequential(input_dim={self.input_dim}, seed={self.seed})"]
-        lines += [f"  {layer!r}" for layer in self.layers]
-        return "\n".join(lines)
+    def summary(self, print_fn=print) -> None:
+        """Print the layers, each one's output width and parameter count, and the total
+        (as Keras does, through ``print_fn``)."""
+        inputs = "inputs not known yet" if self.input_dim is None else f"{self.input_dim} inputs"
+        rows = [("layer", "outputs", "params")]
+        for layer, dim in zip(self.layers, self._dims()):
+            if dim is None:
+                rows.append((repr(layer), "?", "?"))
+                continue
+            count = sum(math.prod(shape) for shape in layer.param_shapes(dim))
+            rows.append((repr(layer), str(layer.output_dim(dim)), f"{count:,}"))
+        width = max(len(row[0]) for row in rows)
+        print_fn(f"Sequential: {inputs}, seed {self.seed}")
+        for name, outputs, params in rows:
+            print_fn(f"  {name:<{width}}  {outputs:>7}  {params:>10}")
+        if self.input_dim is not None:
+            total = sum(math.prod(shape) for shape in self._shapes())
+            print_fn(f"  total params: {total:,}")
 
 
 def _move(backend: Backend, array):
@@ -520,6 +570,17 @@ def _move(backend: Backend, array):
     if host.dtype.kind in "iu":
         return backend.asarray(host, backend.xp.int32)
     return backend.asarray(host)
+
+
+def _callback_list(callbacks) -> list:
+    """``fit``'s callbacks as a list: None is none, one callback is a list of one."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks: expected a list of Callback instances; got {callbacks!r}")
+    return list(callbacks)
 
 
 def _verbosity(verbose) -> int:

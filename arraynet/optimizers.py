@@ -135,7 +135,7 @@ class Optimizer:
         dtype, device = (params[0].dtype, params[0].device) if params else (xp.float32, None)
         initial = self.lr.initial if isinstance(self.lr, Schedule) else self.lr
         count = xp.asarray(0, dtype=xp.int32, device=device)
-        lr = xp.asarray(initial, dtype=dtype, device=device)
+        lr = _learning_rate_array(xp, initial, dtype, device)
         return (count, lr) + tuple(xp.zeros_like(p) for _ in self.slots for p in params)
 
     def update(self, xp, params, grads, state):
@@ -171,10 +171,10 @@ class Optimizer:
 
     def with_learning_rate(self, xp, state, lr):
         """``state`` with the base learning rate set to ``lr`` (same dtype and device)."""
-        if isinstance(lr, (int, float)):
+        if not hasattr(lr, "shape"):  # a number (arrays come from a state)
             lr = check_non_negative(lr, "lr")  # 0 may freeze training, as in Keras
         old = state[1]
-        return (state[0], xp.asarray(lr, dtype=old.dtype, device=old.device), *state[2:])
+        return (state[0], _learning_rate_array(xp, lr, old.dtype, old.device), *state[2:])
 
     def get_config(self) -> dict:
         lr = self.lr.get_config() if isinstance(self.lr, Schedule) else self.lr
@@ -188,6 +188,19 @@ class Optimizer:
         config["lr"] = self.lr
         del config["name"]
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
+
+
+def _learning_rate_array(xp, lr, dtype, device):
+    """``lr`` as a 0-d array of the params' dtype, refusing a number that dtype cannot hold
+    (in float32, a learning rate of 1e300 would be inf and one of 1e-50 would be 0)."""
+    if isinstance(lr, (int, float)) and lr != 0:
+        info = xp.finfo(dtype)
+        if not float(info.smallest_normal) <= lr <= float(info.max):
+            raise ValueError(
+                f"lr: expected a learning rate that {dtype} can hold, from "
+                f"{info.smallest_normal:.3g} to {info.max:.3g}; got {lr!r}"
+            )
+    return xp.asarray(lr, dtype=dtype, device=device)
 
 
 class SGD(Optimizer):

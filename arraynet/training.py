@@ -28,7 +28,9 @@ host inside the call.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 
 ROWS_PER_CALL = 1 << 16  # epochs are grouped into calls of about this many rows
 
@@ -66,6 +68,12 @@ def make_step(network, optimizer, metrics, xp):
     return step
 
 
+def all_finite(xp, arrays):
+    """A 0-d bool array: no NaN or inf in any of ``arrays``. (Not ``isfinite`` of their sum:
+    finite weights near the dtype's largest value sum to inf.)"""
+    return functools.reduce(operator.and_, [xp.all(xp.isfinite(a)) for a in arrays])
+
+
 def guard(step, xp, weights=False):
     """The device-side divergence guard around ``step``: it carries ``good``, the count of
     updates applied, and ``alive``; a non-finite loss (or, with ``weights``, a non-finite
@@ -73,10 +81,9 @@ def guard(step, xp, weights=False):
 
     def guarded(params, opt_state, alive, good, X, Y, masks):
         new_params, new_state, stats = step(params, opt_state, X, Y, masks)
-        total = stats[0]
+        ok = alive & xp.isfinite(stats[0])
         if weights:
-            total = total + sum(xp.sum(p) for p in new_params)  # NaN or inf anywhere shows
-        ok = alive & xp.isfinite(total)
+            ok = ok & all_finite(xp, new_params)
         params = tuple(xp.where(ok, new, old) for new, old in zip(new_params, params))
         opt_state = tuple(xp.where(ok, new, old) for new, old in zip(new_state, opt_state))
         return params, opt_state, ok, good + xp.astype(ok, good.dtype), stats

@@ -35,3 +35,25 @@ def test_a_hidden_overflow_is_found_at_its_update(backend, mode):
     assert (info.value.epoch, info.value.batch) == (0, 1)
     for got, expected in zip(weights, _by_hand()):
         np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_finite_weights_whose_sum_overflows_are_not_divergence(backend):
+    """Two float32 weights of 3e38 sum to inf, yet every weight and the loss are finite:
+    training goes on (zero inputs and targets leave the weights as they are)."""
+    with an.use(backend):
+        model = an.Sequential([an.layers.Dense(1, use_bias=False)], input_dim=2, seed=0)
+        model.compile(loss="mse", optimizer=an.optimizers.SGD(lr=0.1))
+        model.set_weights([np.array([[3e38], [3e38]])])
+        history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0)
+        assert history.history["loss"] == [0.0, 0.0]
+        np.testing.assert_array_equal(model.get_weights()[0], np.float32([[3e38], [3e38]]))
+
+
+def test_divergence_raises_without_numpy_warnings(recwarn):
+    with an.use("numpy"):
+        model = an.Sequential([an.layers.Dense(8, activation="relu"), an.layers.Dense(1)], seed=0)
+        model.compile(optimizer=an.optimizers.SGD(lr=1e20))
+        X = np.random.default_rng(0).normal(size=(64, 4))
+        with pytest.raises(an.DivergenceError):
+            model.fit(X, X.sum(axis=1) * 1e3, epochs=5, verbose=0)
+    assert [str(w.message) for w in recwarn if issubclass(w.category, RuntimeWarning)] == []
