@@ -5,7 +5,8 @@
     arraynet info
 
 Mistakes on the command line print one line, ``arraynet: error: ...``, to stderr: exit status
-2 for usage errors, 1 for errors raised by arraynet (a backend not installed, ...). Add
+2 for usage errors, 1 for errors raised by arraynet (a backend not installed, divergence,
+out of memory, ...). Add
 ``--traceback`` before the command to see the full traceback instead.
 """
 
@@ -276,7 +277,15 @@ def main(argv=None) -> int:
         if args.command == "train":
             return train(args)
         return info()
-    except (ValueError, TypeError, ImportError, RuntimeError, OSError) as err:
+    except (
+        ValueError,
+        TypeError,
+        ImportError,
+        RuntimeError,
+        OSError,
+        ArithmeticError,  # DivergenceError, a too-large learning rate
+        MemoryError,  # DeviceMemoryError, or the host out of memory
+    ) as err:
         if args.traceback:
             raise
         return _fail(err, 1)

@@ -50,6 +50,9 @@ def main(argv=None) -> float:
     parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     parser.add_argument("--seed", type=int, default=0, help="weights and split seed (default 0)")
     args = parser.parse_args(argv)
+    for name in ("epochs", "hidden"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name}: expected an integer >= 1; got {getattr(args, name)}")
     with an.use(args.backend, dtype=args.dtype):
         start = time.perf_counter()
         _, history, accuracy = run(args.epochs, args.hidden, args.seed, verbose=2)

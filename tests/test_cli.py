@@ -161,3 +161,19 @@ def test_traceback_flag_re_raises(capsys, monkeypatch):
 def test_help_exits_0(capsys):
     status, out, _ = run(capsys, "--help")
     assert status == 0 and "demo" in out and "train" in out
+
+
+def test_divergence_is_one_line(capsys):
+    """The book's ch. 4 lesson from the command line: too large a learning rate."""
+    status, _, err = run(
+        capsys, "train", "--dataset", "spirals", "--lr", "1e9", "--epochs", "3", "--verbose", "0"
+    )
+    assert status == 1
+    assert_one_line_error(err, "training diverged", "learning rate 1e+09", "e.g. 1e+08")
+    assert "RuntimeWarning" not in err  # NumPy's overflow warnings stay quiet in fit
+
+
+def test_out_of_memory_is_one_line(capsys):
+    status, _, err = run(capsys, "train", "--dataset", "xor", "--hidden", "1000000,1000000")
+    assert status == 1
+    assert_one_line_error(err)
