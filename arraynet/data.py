@@ -84,6 +84,8 @@ def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) 
     ``names``: what errors call the inputs and ``y``.
     """
     x_name, argument = names
+    if y is None:
+        raise TypeError(f"{argument}: expected targets for the {rows} rows of {x_name}; got None")
     native = backend.owns(y) and not isinstance(y, np.ndarray)
     xp, dtype = (backend.xp, backend.float_dtype) if native else (np, np.float64)
     Y = _check_on_device(backend, y, argument) if native else to_host(y, argument)

@@ -76,6 +76,11 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
             raise ValueError(f"chunk_rows: expected None with (X, y) chunk pairs; got {chunk_rows}")
         return Chunks(pairs=list(X))
     if chunk_rows is None and not isinstance(X, np.memmap):
+        if y is None:
+            raise TypeError(
+                "y: expected targets; got None (y=None is for X given as a list of "
+                "(X_chunk, y_chunk) pairs)"
+            )
         return None
     if not hasattr(X, "shape") or len(X.shape) != 2:
         raise ValueError(f"X: expected a 2-D array to stream in chunks; got {type(X).__name__}")

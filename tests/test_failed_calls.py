@@ -177,3 +177,14 @@ def test_none_means_no_callbacks_and_no_metrics_and_one_callback_is_a_list():
     stop = an.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)
     history = model.fit(X, Y, epochs=5, callbacks=stop, verbose=0)
     assert len(history.history["loss"]) == 2  # stopped by the one callback given
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "gradients"])
+def test_targets_of_none_are_named(method):
+    model = an.Sequential([an.layers.Dense(1)], input_dim=3, seed=0)
+    model.compile("mse", "sgd")
+    call = {"fit": lambda: model.fit(X, None, verbose=0)}.get(
+        method, lambda: getattr(model, method)(X, None)
+    )
+    with pytest.raises(TypeError, match="^y: expected targets.* got None"):
+        call()
