@@ -26,6 +26,7 @@ from . import data, losses
 from .backend import current_backend, to_numpy, use
 from .layers import Dense, Dropout
 from .model import Sequential
+from .precision import full_precision
 from .validation import check_count, check_positive
 
 __all__ = ["GradcheckReport", "gradcheck"]
@@ -144,7 +145,7 @@ def _model_check(model: Sequential, weights):
         for i, layer in enumerate(model.layers)
         for kind in ("W", "b")[: layer.param_count]
     ]
-    network = model.network
+    network = full_precision(model.network)  # a mixed-precision model's math, in float64
 
     def check(backend, X, y):
         Xb = data.inputs(backend, X, model.input_dim)

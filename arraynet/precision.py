@@ -40,8 +40,10 @@ class MixedPrecision:
 
     def _loss(self, xp, P, caches, Y):
         """The loss in float32, from the output layer's cache cast up."""
-        X_last, Z, A = caches[-1] if len(caches[-1] or ()) == 3 else (None, None, None)
-        last = (X_last, *self._high(xp, (Z, A), Y)) if Z is not None else caches[-1]
+        last = caches[-1]
+        if isinstance(last, tuple):  # a dense layer's (X, Z, A); a dropout's is its mask
+            X_last, Z, A = last
+            last = (X_last, *self._high(xp, (Z, A), Y))
         return self.network._loss(xp, P, [*caches[:-1], last], Y)
 
     def loss_value(self, xp, params, X, Y):
@@ -108,12 +110,22 @@ class DynamicLossScale(Optimizer):
         return self.inner.get_config()
 
 
+def full_precision(network):
+    """The network ``MixedPrecision`` wraps, or ``network`` itself: the float32 math."""
+    return network.network if isinstance(network, MixedPrecision) else network
+
+
+def has_compute_dtype(precision, backend) -> bool:
+    """Whether ``backend``'s library has the 16-bit dtype of ``precision`` (None: yes)."""
+    return precision is None or hasattr(backend.xp, PRECISIONS[precision])
+
+
 def check_support(precision, backend) -> None:
     """Refuse a precision the backend's library lacks, or a master dtype other than float32."""
     if precision is None:
         return
     compute = PRECISIONS[precision]
-    if not hasattr(backend.xp, compute):
+    if not has_compute_dtype(precision, backend):
         raise ValueError(
             f"precision: expected a dtype {backend.name} has; got {precision!r} "
             f"({backend.name} has no {compute})"

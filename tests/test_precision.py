@@ -94,3 +94,46 @@ def test_precision_survives_save_and_load(tmp_path):
     loaded = an.load(tmp_path / "m.arraynet")
     assert loaded.precision == "mixed_float16"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_dropout_as_the_last_layer_trains_in_mixed_precision(backend, precision):
+    """The last cache is then a dropout mask, not a dense layer's (X, Z, A)."""
+    _supports(backend, precision.split("_")[1])
+    Y = np.eye(2)[LABELS]
+    layers = [an.layers.Dense(32, activation="relu"), an.layers.Dense(2), an.layers.Dropout(0.2)]
+    histories = []
+    for chosen in (None, precision):
+        with an.use(backend):
+            model = an.Sequential(layers, input_dim=20, seed=0)
+            model.compile("mse", an.optimizers.SGD(lr=0.05), precision=chosen)
+            histories.append(model.fit(X, Y, epochs=3, batch_size=32, verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=0.03)
+
+
+def test_a_bfloat16_model_predicts_on_numpy_with_its_float32_math(tmp_path):
+    """NumPy has no bfloat16: predict, evaluate and gradients of a model trained in mixed
+    bfloat16 elsewhere run its float32 math, equal to the same model compiled without it."""
+    pytest.importorskip("jax")
+    with an.use("jax"):
+        model = _model("mixed_bfloat16")
+        model.fit(X, LABELS, epochs=1, batch_size=32, verbose=0)
+    plain = _model(None)
+    plain.set_weights(model.get_weights())
+    for backend in ("numpy", "array_api_strict"):
+        with an.use(backend):
+            np.testing.assert_allclose(model.predict(X), plain.predict(X), rtol=1e-6)
+            assert model.evaluate(X, LABELS) == pytest.approx(plain.evaluate(X, LABELS))
+            grads = model.gradients(X, LABELS)[1]
+            for got, want in zip(grads, plain.gradients(X, LABELS)[1], strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+            with pytest.raises(ValueError, match="precision"):
+                model.fit(X, LABELS, verbose=0)
+
+
+def test_gradcheck_of_a_mixed_precision_model_checks_its_math_in_float64(backend):
+    """Central differences of a bfloat16 loss would all round to 0 (error 1.0)."""
+    model = _model("mixed_bfloat16")
+    with an.use(backend):
+        result = an.gradcheck(model, X[:16], LABELS[:16])
+    assert result.passed and result.max_error < 1e-7
