@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
+import os
 import sys
 
 import numpy as np
@@ -127,7 +129,7 @@ class ProgressBar(Callback):
         )
 
     def on_epoch_end(self, epoch, logs=None):
-        text = " - ".join(f"{key}: {value:.4g}" for key, value in (logs or {}).items())
+        text = " - ".join(f"{key}: {_short(value)}" for key, value in (logs or {}).items())
         if self.bar is None:
             print(
                 f"Epoch {epoch + 1}/{self.model.history.params['epochs']} - {text}",
@@ -141,6 +143,15 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _short(value) -> str:
+    """A logged value for a progress line: numbers to 4 significant digits."""
+    return f"{value:.4g}" if _is_number(value) else str(value)
 
 
 def _monitor_mode(monitor: str, mode: str) -> str:
@@ -179,7 +190,8 @@ class _Monitor(Callback):
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved for ``patience`` epochs (Keras semantics).
 
-    With ``restore_best_weights`` the best epoch's weights are put back when training ends.
+    With ``restore_best_weights`` the best epoch's weights are put back when it stops
+    training, as in Keras; a run that goes to its last epoch keeps its last weights.
     """
 
     def __init__(
@@ -202,10 +214,8 @@ class EarlyStopping(_Monitor):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
 
 
 class TerminateOnNaN(Callback):
@@ -221,7 +231,9 @@ class TerminateOnNaN(Callback):
 class ModelCheckpoint(_Monitor):
     """Save the model after each epoch, or only when ``monitor`` improves (save_best_only).
 
-    ``filepath`` may hold ``{epoch}`` and logged names, e.g. ``"ckpt-{epoch:03d}.arraynet"``.
+    ``filepath`` may hold ``{epoch}`` and logged names, e.g. ``"ckpt-{epoch:03d}.arraynet"``;
+    missing folders are made. As in Keras, the best value is kept across ``fit`` calls, so a
+    resumed run never replaces a better checkpoint with a worse one.
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
@@ -229,13 +241,12 @@ class ModelCheckpoint(_Monitor):
         self.filepath = str(filepath)
         self.save_best_only = bool(save_best_only)
 
-    def on_train_begin(self, logs=None):
-        self.best = math.inf
-
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only and not self.improved(logs):
             return
-        self.model.save(self.filepath.format(epoch=epoch + 1, **(logs or {})))
+        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.model.save(path)
 
 
 class LearningRateScheduler(Callback):
@@ -272,14 +283,21 @@ class CSVLogger(Callback):
         self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
+        """The first epoch's keys are the columns (as Keras): keys that appear later are
+        left out, missing ones written as NA; numbers in full precision, text as it is."""
         logs = logs or {}
         if self.writer is None:
             self.writer = csv.DictWriter(
-                self.file, fieldnames=["epoch", *logs], delimiter=self.separator
+                self.file,
+                fieldnames=["epoch", *logs],
+                delimiter=self.separator,
+                extrasaction="ignore",
+                restval="NA",
             )
             if not self.append or self.file.tell() == 0:
                 self.writer.writeheader()
-        self.writer.writerow({"epoch": epoch, **{k: np.float64(v) for k, v in logs.items()}})
+        row = {k: np.float64(v) if _is_number(v) else v for k, v in logs.items()}
+        self.writer.writerow({"epoch": epoch, **row})
         self.file.flush()
 
     def on_train_end(self, logs=None):

@@ -20,7 +20,14 @@ from .backend import (
 from .callbacks import Callback, CallbackList, History, ProgressBar, TerminateOnNaN
 from .metrics import get as get_metric
 from .network import Network
-from .precision import PRECISIONS, DynamicLossScale, MixedPrecision, check_support
+from .precision import (
+    PRECISIONS,
+    DynamicLossScale,
+    MixedPrecision,
+    check_support,
+    full_precision,
+    has_compute_dtype,
+)
 from .training import DivergenceError, all_finite, epochs_per_call, make_runner
 from .validation import check_choice, check_count, check_flag, check_fraction
 
@@ -284,7 +291,8 @@ class Sequential:
                     hooks.on_epoch_begin(epoch)
                 logs = {name: float(m[e]) for name, m in zip(names, means)}
                 if validation is not None:
-                    scores = self._scores(backend, *validation)
+                    with backend.quiet_overflow():
+                        scores = self._scores(backend, *validation)
                     logs.update((f"val_{k}", float(v)) for k, v in zip(names, scores))
                 self.epoch = epoch = epoch + 1
                 hooks.on_epoch_end(epoch - 1, logs)
@@ -292,7 +300,10 @@ class Sequential:
                     break
             if failed != -1 and not self.stop_training:
                 if any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
-                    hooks.on_epoch_end(epoch, {"loss": math.nan})  # it stops training
+                    # Every callback hears the epoch end, every value NaN (as in Keras); the
+                    # TerminateOnNaN stops training, the weights before the bad update kept.
+                    keys = [*names, *(f"val_{n}" for n in names if validation is not None)]
+                    hooks.on_epoch_end(epoch, dict.fromkeys(keys, math.nan))
                     break
                 hooks.on_train_end()
                 raise DivergenceError(epoch, failed, self.learning_rate)
@@ -425,7 +436,8 @@ class Sequential:
     def _runner(self, backend: Backend, batch_size: int, on_batch):
         metrics = [f for _, f in self.metrics]
         if on_batch is not None:  # the callbacks are part of this runner: no caching
-            return make_runner(backend, self.network, self.optimizer, metrics, batch_size, on_batch)
+            hooks = _LiveBatchHooks(on_batch, self, backend)
+            return make_runner(backend, self.network, self.optimizer, metrics, batch_size, hooks)
         key = (backend, batch_size)
         if key not in self._runners:
             self._runners[key] = make_runner(
@@ -434,6 +446,14 @@ class Sequential:
         return self._runners[key]
 
     # -- inference -----------------------------------------------------------------------
+
+    def _inference_network(self, backend: Backend):
+        """The compiled network, or its float32 math where the backend's library lacks the
+        16-bit dtype of a mixed-precision model (trained elsewhere, say: NumPy has no
+        bfloat16). Only ``fit`` needs the 16-bit dtype itself."""
+        if has_compute_dtype(self.precision, backend):
+            return self.network
+        return full_precision(self.network)
 
     def _chunks(self, X, batch_size):
         n = X.shape[0]
@@ -448,8 +468,9 @@ class Sequential:
         backend = current_backend()
         X, _ = self._data(backend, X)
         params = self._on(backend)
+        network = self._inference_network(backend)
         outputs = [
-            to_numpy(self.network.predict(backend.xp, params, X[a:b, ...]))
+            to_numpy(network.predict(backend.xp, params, X[a:b, ...]))
             for a, b in self._chunks(X, batch_size)
         ]
         return np.concatenate(outputs, axis=0)
@@ -457,9 +478,10 @@ class Sequential:
     def _scores(self, backend: Backend, X, Y, batch_size=None) -> list:
         """Loss and metrics on ``(X, Y)`` as device scalars, weighted over chunks."""
         xp, params, n = backend.xp, self._on(backend), X.shape[0]
+        network = self._inference_network(backend)
         rows = []  # each chunk's scores, weighted by its rows
         for a, b in self._chunks(X, batch_size):
-            loss, P = self.network.loss_value(xp, params, X[a:b, ...], Y[a:b, ...])
+            loss, P = network.loss_value(xp, params, X[a:b, ...], Y[a:b, ...])
             scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
             rows.append([s * (b - a) for s in scores])
         return [sum(column) / n for column in zip(*rows)]
@@ -483,7 +505,8 @@ class Sequential:
         self._require_weights()
         backend = current_backend()
         X, Y = self._data(backend, X, y)
-        loss, grads, _ = self.network.loss_and_grads(backend.xp, self._on(backend), X, Y)
+        network = self._inference_network(backend)
+        loss, grads, _ = network.loss_and_grads(backend.xp, self._on(backend), X, Y)
         return float(loss), [to_numpy(g) for g in grads]
 
     # -- saving --------------------------------------------------------------------------
@@ -570,6 +593,27 @@ def _move(backend: Backend, array):
     if host.dtype.kind in "iu":
         return backend.asarray(host, backend.xp.int32)
     return backend.asarray(host)
+
+
+class _LiveBatchHooks:
+    """Batch hooks with the model current: before each hook the model holds the weights and
+    optimizer state so far, and training goes on from what it holds after (a learning rate a
+    hook set, say). The hooks get the batch size only: no value is read back per batch."""
+
+    def __init__(self, hooks: CallbackList, model: Sequential, backend: Backend):
+        self.hooks, self.model, self.backend = hooks, model, backend
+
+    def begin(self, index: int, size: int, params, opt_state):
+        return self._around(self.hooks.on_batch_begin, index, size, params, opt_state)
+
+    def end(self, index: int, size: int, params, opt_state):
+        return self._around(self.hooks.on_batch_end, index, size, params, opt_state)
+
+    def _around(self, hook, index, size, params, opt_state):
+        model = self.model
+        model._params, model._opt_state = params, opt_state
+        hook(index, {"size": size})
+        return model._on(self.backend), model._opt_state  # set_weights leaves them on the host
 
 
 def _callback_list(callbacks) -> list:

@@ -109,8 +109,9 @@ def _epoch_slice(orders, masks, e):
 def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=False):
     """Epochs as a Python loop over consecutive batches of the (reordered) data.
 
-    ``on_batch`` (a CallbackList), if given, hears ``on_batch_begin/end(index, logs)``
-    around each update, with the batch size only: no values are read back. With
+    ``on_batch``, if given, is called around each update: ``params, opt_state =
+    on_batch.begin(index, size, params, opt_state)`` and likewise ``end``, so batch hooks see
+    the weights so far and may change the state (a learning rate); no values are read back. With
     ``host_checks`` each loss is checked on the host (arrays in host memory: no transfer);
     else the step is guarded on the device (``weights``: the new weights too).
     """
@@ -125,7 +126,7 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
         for index, start in enumerate(range(0, n, batch_size)):
             stop = min(start + batch_size, n)
             if on_batch is not None:
-                on_batch.on_batch_begin(index, {"size": stop - start})
+                params, opt_state = on_batch.begin(index, stop - start, params, opt_state)
             X_batch, Y_batch = X[start:stop, ...], Y[start:stop, ...]
             mask_batch = _rows(masks, start, stop) if masks else ()
             if host_checks:  # read each value here: free in host memory, and it checks the loss
@@ -143,7 +144,7 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
                 stats = [s * ((stop - start) / batch_size) for s in stats]
             rows.append(stats)
             if on_batch is not None:
-                on_batch.on_batch_end(index, {"size": stop - start})
+                params, opt_state = on_batch.end(index, stop - start, params, opt_state)
         return params, opt_state, [sum(c) * batch_size / n for c in zip(*rows)], health
 
     def run(params, opt_state, X, Y, orders, masks, epochs):

@@ -146,7 +146,7 @@ def test_early_stopping_restores_the_best_weights(backend):
         model = _model()
         stopper = EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
         model.fit(
-            X, Y, mode="full", epochs=6, verbose=0, callbacks=[Inject(values), stopper, recorder]
+            X, Y, mode="full", epochs=6, verbose=0, callbacks=[Inject(values), recorder, stopper]
         )
         restored = model.get_weights()
         P = model.predict(X)
@@ -157,6 +157,17 @@ def test_early_stopping_restores_the_best_weights(backend):
     np.testing.assert_allclose(
         P, np.tanh(X @ restored[0] + restored[1]) @ restored[2] + restored[3]
     )
+
+
+def test_early_stopping_that_never_stops_keeps_the_last_weights():
+    """Keras restores the best weights only when it stops training."""
+    recorder = Recorder()
+    values = [3.0, 1.0, 2.0, 2.5]
+    model = _model()
+    stopper = EarlyStopping(monitor="score", patience=5, restore_best_weights=True)
+    model.fit(X, Y, mode="full", epochs=4, verbose=0, callbacks=[Inject(values), recorder, stopper])
+    for w, last in zip(model.get_weights(), recorder.weights[-1], strict=True):
+        np.testing.assert_array_equal(w, last)
 
 
 def test_early_stopping_without_the_monitored_value_names_monitor(backend):
@@ -182,6 +193,39 @@ def test_terminate_on_nan_stops_a_diverging_model(backend, capsys):
     assert np.all(np.isfinite(losses[:-1])) and not np.isfinite(losses[-1])
     assert np.all(np.diff(losses[:-1]) > 0)  # diverging
     assert "terminating" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_terminate_on_nan_beside_monitors_ends_the_epoch_for_all(backend, tmp_path, capsys):
+    """EarlyStopping and ModelCheckpoint watch val_loss: the diverged epoch reaches them
+    with every value NaN (not a log without val_loss, which they would refuse), History's
+    columns stay aligned, and the weights from before the bad update are kept."""
+    recorder = Recorder()
+    checkpoint = ModelCheckpoint(str(tmp_path / "new" / "ckpt-{epoch}-{val_loss:.3g}.arraynet"))
+    with an.use(backend, dtype="float64"):
+        model = an.Sequential([Dense(1)], input_dim=3, seed=0)
+        model.compile("squared_error", an.optimizers.SGD(lr=1e6), metrics=["mse"])
+        stopper = EarlyStopping(patience=100, restore_best_weights=True)
+        callbacks = [TerminateOnNaN(), stopper, checkpoint, recorder]
+        history = model.fit(
+            X,
+            Y[:, 0],
+            mode="full",
+            epochs=100,
+            verbose=0,
+            validation_split=0.25,
+            callbacks=callbacks,
+        )
+        weights = model.get_weights()
+    lengths = {key: len(values) for key, values in history.history.items()}
+    assert set(lengths) == {"loss", "mse", "val_loss", "val_mse"}
+    assert len(set(lengths.values())) == 1 and 5 < lengths["loss"] < 100
+    assert all(np.isnan(values[-1]) for values in history.history.values())
+    assert all(np.isfinite(w).all() for w in weights)
+    for w, last in zip(weights, recorder.weights[-1], strict=True):
+        np.testing.assert_array_equal(w, last)
+    saved = sorted(p.name for p in (tmp_path / "new").iterdir())
+    assert len(saved) == lengths["loss"] and f"ckpt-{lengths['loss']}-nan.arraynet" in saved
 
 
 # -- LearningRateScheduler ---------------------------------------------------------------------
@@ -243,6 +287,87 @@ def test_model_checkpoint_saves_only_on_improvement(backend, tmp_path, monkeypat
     with an.use(backend, dtype="float64"):
         _model().fit(X, Y, epochs=6, verbose=0, callbacks=[Inject(values), checkpoint])
     assert saved == [str(tmp_path / name) for name in ("ckpt-01-3.0", "ckpt-02-2.0", "ckpt-04-1.0")]
+
+
+def test_model_checkpoint_keeps_its_best_across_fits(tmp_path, monkeypatch):
+    """Keras: a resumed run (a second fit) never replaces a better checkpoint."""
+    saved = []
+    monkeypatch.setattr(an.Sequential, "save", lambda self, path: saved.append(path))
+    checkpoint = ModelCheckpoint(
+        str(tmp_path / "best-{epoch}"), monitor="score", save_best_only=True
+    )
+    model = _model()
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[Inject([0.1, 0.2]), checkpoint])
+    model.fit(
+        X,
+        Y,
+        epochs=4,
+        initial_epoch=2,
+        verbose=0,
+        callbacks=[Inject([0, 0, 0.9, 0.05]), checkpoint],
+    )
+    assert saved == [str(tmp_path / "best-1"), str(tmp_path / "best-4")]
+
+
+def test_csv_logger_keeps_the_first_columns_and_writes_text(tmp_path):
+    """As Keras: a key first logged in a later epoch is left out, a missing one is NA, text
+    is written as it is (and the progress line prints it too)."""
+
+    class Later(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                logs["note"] = "warm-up"
+            else:
+                logs["extra"] = 1.5
+
+    path = tmp_path / "log.csv"
+    history = _model().fit(X, Y, epochs=2, verbose=2, callbacks=[Later(), CSVLogger(path)])
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["epoch", "loss", "note"]
+    assert rows[1][2] == "warm-up" and rows[2][2] == "NA"
+    assert float(rows[2][1]) == history.history["loss"][1]
+
+
+def test_batch_hooks_see_the_weights_so_far_and_set_the_learning_rate(backend):
+    """Each on_batch_end sees the weights after that batch's update (equal to the float64
+    reference trained that many batches); a learning rate of 0 set in on_batch_begin of
+    batch 2 freezes the weights from there on, and stays set after fit."""
+
+    class Watch(Callback):
+        def __init__(self):
+            self.weights = []
+
+        def on_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                self.model.learning_rate = 0.0
+
+        def on_batch_end(self, batch, logs=None):
+            self.weights.append(self.model.get_weights())
+
+    watch = Watch()
+    with an.use(backend, dtype="float64"):
+        model = _model()
+        start = model.get_weights()
+        model.fit(X, Y, batch_size=4, shuffle=False, verbose=0, callbacks=[watch])
+        assert model.learning_rate == 0.0
+    for batches in (1, 2):
+        expected = train_reference(
+            start,
+            SPEC,
+            "squared_error",
+            X[: 4 * batches],
+            Y[: 4 * batches],
+            0.1,
+            "minibatch",
+            1,
+            batch_size=4,
+        )[0]
+        for got, want in zip(watch.weights[batches - 1], expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    for frozen in watch.weights[2:]:
+        for got, want in zip(frozen, watch.weights[1], strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_model_checkpoint_writes_files(backend, tmp_path):
