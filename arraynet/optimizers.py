@@ -240,7 +240,8 @@ class SGD(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop as torch.optim.RMSprop (Keras' defaults): ``a = rho * a + (1 - rho) * g**2``,
-    ``d = sqrt(a) + epsilon`` (centered: ``sqrt(a - mg**2) + epsilon``, ``mg`` the mean grad),
+    ``d = sqrt(a) + epsilon`` (centered: ``sqrt(max(a - mg**2, 0)) + epsilon``, ``mg`` the mean
+    grad; torch goes NaN where rounding takes ``a - mg**2`` below 0),
     ``W -= lr * g / d``; with momentum ``b = m * b + lr * g / d``, ``W -= b``.
 
     Differences: Keras 3 puts epsilon inside the sqrt (``sqrt(a + epsilon)``); torch keeps lr
@@ -278,7 +279,9 @@ class RMSprop(Optimizer):
         if self.centered:
             mean = tuple(rho * a + (1 - rho) * g for a, g in zip(slots.pop(0), grads))
             new.append(mean)
-            denom = tuple(xp.sqrt(a - mg * mg) + eps for a, mg in zip(square, mean))
+            # a - mg**2 >= 0 in exact arithmetic; rounding can take it below (torch: NaN)
+            variance = (xp.maximum(a - mg * mg, 0.0) for a, mg in zip(square, mean))
+            denom = tuple(xp.sqrt(v) + eps for v in variance)
         else:
             denom = tuple(xp.sqrt(a) + eps for a in square)
         steps = tuple(lr * g / d for g, d in zip(grads, denom))

@@ -326,3 +326,27 @@ def test_get_by_name_builds_the_defaults():
         opt.get("adagrad")
     with pytest.raises(ValueError, match="^optimizer name: expected"):
         opt.from_config({"name": "adagrad"})
+
+
+def test_centered_rmsprop_stays_finite_under_a_constant_gradient(backend):
+    """With g constant, a and mg**2 both tend to g**2, and float32 rounding takes a - mg**2
+    below 0 for some g within a few hundred steps (torch.optim.RMSprop then goes NaN). The
+    variance is clamped at 0; the first steps equal the formula written out in float64."""
+    optimizer = opt.RMSprop(lr=0.001, centered=True)
+    g = np.linspace(0.1, 3.0, 50).astype(np.float32)
+    with an.use(backend) as be:
+        xp = be.xp
+        params, grads = (be.asarray(np.ones(50)),), (be.asarray(g),)
+        state = optimizer.init(xp, params)
+        for step in range(1000):
+            params, state = optimizer.update(xp, params, grads, state)
+            if step == 9:
+                tenth = to_numpy(params[0])
+        final = to_numpy(params[0])
+    assert np.all(np.isfinite(final)) and np.all(final < tenth)
+    g = g.astype(np.float64)
+    w, a, mg = np.ones(50), 0.0, 0.0
+    for _ in range(10):
+        a, mg = 0.9 * a + 0.1 * g * g, 0.9 * mg + 0.1 * g
+        w = w - 0.001 * g / (np.sqrt(a - mg * mg) + 1e-7)
+    np.testing.assert_allclose(tenth, w, rtol=1e-4)
