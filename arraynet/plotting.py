@@ -1,9 +1,10 @@
-"""Pictures as PNG files: training curves, activations, a gradient field, decision boundaries.
+"""Pictures: training curves, activations, a gradient field, decision boundaries.
 
 matplotlib is an optional extra (``pip install arraynet[plot]``), imported inside each
 function. Figures are drawn with the Agg canvas directly (no pyplot, no display, no global
-backend switch). Every function writes ``path`` (creating its folder) and returns it as a
-``pathlib.Path``.
+backend switch). Every function writes ``path`` (creating its folder) in the format its
+suffix names (``.png``, ``.svg``, ``.pdf``, ``.jpg``, ...; PNG without one) and returns it
+as a ``pathlib.Path``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .validation import check_count
+from .validation import check_count, check_positive
 
 __all__ = [
     "numerical_gradient",
@@ -37,9 +38,10 @@ def _figure(width: float = 6.4, height: float = 4.8):
 
 
 def _save(figure, path) -> Path:
+    """Write ``figure`` in the format ``path``'s suffix names (PNG without one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=100)
+    figure.savefig(path, format=path.suffix[1:].lower() or "png", dpi=100)
     return path
 
 
@@ -51,7 +53,7 @@ def plot_history(history, path, title: str | None = None) -> Path:
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
         raise ValueError(f"history: expected a History or a non-empty dict; got {history!r}")
-    names = [key for key in logs if not key.startswith("val_")]
+    names = list(dict.fromkeys(key.removeprefix("val_") for key in logs))  # val_ beside its own
     figure = _figure(4.2 * len(names), 3.6)
     for ax, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names):
         for key, style in ((name, "-"), ("val_" + name, "--")):
@@ -74,6 +76,8 @@ def plot_activations(path, names=("step", "sigmoid", "relu", "tanh", "softmax"))
 
     from . import activations
 
+    if isinstance(names, str):
+        names = [names]
     functions = [activations.get(name) for name in names]
     if not functions:
         raise ValueError("names: expected at least one activation name; got none")
@@ -120,6 +124,7 @@ def plot_gradient_field(
 
     if not callable(f_grad):
         raise TypeError(f"f_grad: expected a callable (N, 2) -> (N, 2); got {f_grad!r}")
+    check_positive(lim, "lim")
     axis = np.arange(-lim, lim + 0.5, 0.25)
     x0, x1 = (a.ravel() for a in np.meshgrid(axis, axis))
     grad = np.asarray(f_grad(np.stack([x0, x1], axis=1)), dtype=np.float64)

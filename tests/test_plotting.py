@@ -96,3 +96,27 @@ def test_no_pyplot_and_no_display_needed(mpl, tmp_path, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # importing it would fail
     assert is_png(plotting.plot_gradient_field(None, tmp_path / "q.png"))
+
+
+def test_the_suffix_names_the_format(mpl, tmp_path):
+    svg = plotting.plot_activations(tmp_path / "a.svg", names="relu").read_bytes()
+    assert b"<svg" in svg[:2000]
+    pdf = plotting.plot_activations(tmp_path / "a.pdf", names=["relu"]).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert is_png(plotting.plot_activations(tmp_path / "no_suffix", names="relu"))
+
+
+def test_one_activation_name_is_one_panel(mpl, tmp_path):
+    one = plotting.plot_activations(tmp_path / "one.png", names="relu")
+    again = plotting.plot_activations(tmp_path / "again.png", names=["relu"])
+    assert one.read_bytes() == again.read_bytes()
+
+
+def test_history_of_validation_values_only(mpl, tmp_path):
+    assert is_png(plotting.plot_history({"val_loss": [3.0, 2.0, 1.5]}, tmp_path / "h.png"))
+
+
+@pytest.mark.parametrize("lim", [0, -1.0])
+def test_gradient_field_refuses_an_empty_grid(mpl, tmp_path, lim):
+    with pytest.raises(ValueError, match="^lim: expected a finite number > 0"):
+        plotting.plot_gradient_field(None, tmp_path / "q.png", lim=lim)
