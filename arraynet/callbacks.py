@@ -25,10 +25,12 @@ class Callback:
     after JAX trained them in one call."""
 
     model = None
+    params: dict = {}  # fit's epochs, initial_epoch, mode, batch_size, samples
     timely = True
 
     def set_model(self, model) -> None:
         self.model = model
+        self.params = dict(getattr(model.history, "params", {}))
 
     def on_train_begin(self, logs=None): ...
 

@@ -12,9 +12,10 @@ MODES = ("full", "minibatch", "stochastic")
 
 
 def batch_size_for(mode: str, n: int, batch_size) -> int:
-    """Rows per update: all of them ("full"), one ("stochastic") or ``batch_size``."""
+    """Rows per update: all of them ("full"), one ("stochastic") or ``batch_size`` (None:
+    32, as in Keras)."""
     check_choice(mode, "mode", MODES)
-    size = check_count(batch_size, "batch_size", minimum=1)
+    size = check_count(32 if batch_size is None else batch_size, "batch_size", minimum=1)
     return {"full": n, "stochastic": 1, "minibatch": min(size, n)}[mode]
 
 

@@ -278,17 +278,17 @@ class Sequential:
         names = ["loss", *(name for name, _ in self.metrics)]
         timely = hooks.timely or validation is not None
         self.stop_training = False
-        hooks.on_train_begin()
-        epoch = initial_epoch
+        hooks.on_train_begin({})
+        epoch, logs = initial_epoch, {}
         while epoch < epochs and not self.stop_training:
             count = 1 if feed.streams else epochs_per_call(n, epochs - epoch, timely)
             if count == 1:
-                hooks.on_epoch_begin(epoch)  # may change the learning rate in the state
+                hooks.on_epoch_begin(epoch, {})  # may change the learning rate in the state
             with backend.quiet_overflow():  # divergence is reported below
                 means, done, failed = feed.train(self, backend, run, rng, count, shuffle)
             for e in range(done):
                 if count > 1:
-                    hooks.on_epoch_begin(epoch)
+                    hooks.on_epoch_begin(epoch, {})
                 logs = {name: float(m[e]) for name, m in zip(names, means)}
                 if validation is not None:
                     with backend.quiet_overflow():
@@ -305,9 +305,9 @@ class Sequential:
                     keys = [*names, *(f"val_{n}" for n in names if validation is not None)]
                     hooks.on_epoch_end(epoch, dict.fromkeys(keys, math.nan))
                     break
-                hooks.on_train_end()
+                hooks.on_train_end(logs)
                 raise DivergenceError(epoch, failed, self.learning_rate)
-        hooks.on_train_end()
+        hooks.on_train_end(logs)  # the last epoch's logs, as in Keras
         return self.history
 
     def _memory_needed(self, backend: Backend, feed) -> int:

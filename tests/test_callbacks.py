@@ -409,3 +409,30 @@ def test_progress_output_follows_verbose(backend, capsys):
 def test_bad_verbose_names_the_argument():
     with pytest.raises(ValueError, match="verbose"):
         _model().fit(X, Y, verbose=3)
+
+
+def test_hooks_get_dicts_and_train_end_the_last_logs_as_in_keras():
+    class Keep(Callback):
+        def __init__(self):
+            self.got = []
+
+        def on_train_begin(self, logs=None):
+            logs["begun"] = True  # a dict to write into, as Keras passes
+            self.got.append(("train_begin", dict(logs), dict(self.params)))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.got.append(("epoch_begin", dict(logs)))
+
+        def on_train_end(self, logs=None):
+            self.got.append(("train_end", dict(logs)))
+
+    keep = Keep()
+    history = _model(metrics=["mse"]).fit(X, Y, epochs=2, batch_size=8, verbose=0, callbacks=[keep])
+    begin, *epochs, end = keep.got
+    assert begin == (
+        "train_begin",
+        {"begun": True},
+        {"epochs": 2, "initial_epoch": 0, "mode": "minibatch", "batch_size": 8, "samples": 16},
+    )
+    assert epochs == [("epoch_begin", {}), ("epoch_begin", {})]
+    assert end == ("train_end", {k: v[-1] for k, v in history.history.items()})

@@ -104,3 +104,15 @@ def test_summary_before_the_input_width_is_known(capsys):
     assert out[2].split()[-2:] == ["?", "?"]
     assert out[3].split()[-2:] == ["1", "5"]
     assert not any("total" in line for line in out)
+
+
+def test_batch_size_none_is_32():
+    X80 = np.tile(X, (4, 1))
+    model = an.Sequential([an.layers.Dense(3, activation="softmax")], input_dim=3, seed=0)
+    model.compile("categorical_cross_entropy", an.optimizers.SGD(lr=0.1))
+    history = model.fit(X80, np.arange(80) % 3, batch_size=None, shuffle=False, verbose=0)
+    assert history.params["batch_size"] == 32
+    again = an.Sequential([an.layers.Dense(3, activation="softmax")], input_dim=3, seed=0)
+    again.compile("categorical_cross_entropy", an.optimizers.SGD(lr=0.1))
+    explicit = again.fit(X80, np.arange(80) % 3, batch_size=32, shuffle=False, verbose=0)
+    assert history.history == explicit.history
