@@ -64,6 +64,13 @@ class Backend:
         """True when ``a`` is an array of this backend's library."""
         return library_of(a) == self.name
 
+    def detached(self, a):
+        """``a`` outside any autograd graph: a torch tensor that requires grad would tie every
+        new weight to the graph of the last (training never uses autograd here)."""
+        if self.name == "torch" and a.requires_grad:
+            return a.detach()
+        return a
+
     @contextlib.contextmanager
     def copy_stream(self):
         """Around moving a streamed chunk to the device. On CuPy the copy is queued on a

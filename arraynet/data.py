@@ -26,8 +26,16 @@ def to_host(a, argument: str) -> np.ndarray:
             f"{argument}: expected a dense array; got a sparse {type(a).__name__} "
             "(call .toarray() first)"
         )
+    if isinstance(a, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(a))
+        if masked:
+            raise TypeError(
+                f"{argument}: expected an array without masked entries; got {masked} masked "
+                "(fill them with .filled(value) or drop those rows)"
+            )
+        a = a.data
     try:
-        host = a if isinstance(a, np.ndarray) else to_numpy(a)
+        host = np.asarray(a) if isinstance(a, np.ndarray) else to_numpy(a)  # np.matrix too
     except (TypeError, ValueError) as err:
         raise TypeError(f"{argument}: expected a rectangular array of numbers; got {err}") from err
     return check_numeric(host, argument)
@@ -62,7 +70,7 @@ def inputs(backend: Backend, X, features: int | None, argument: str = "X"):
     ``argument`` is the name errors give it."""
     native = backend.owns(X) and not isinstance(X, np.ndarray)  # NumPy input: host checks
     if native:
-        X = _check_on_device(backend, X, argument)
+        X = _check_on_device(backend, backend.detached(X), argument)
         shape = tuple(X.shape)
     else:
         X = to_host(X, argument)
@@ -74,7 +82,7 @@ def inputs(backend: Backend, X, features: int | None, argument: str = "X"):
     if features is not None and shape[1] != features:
         raise ValueError(f"{argument}: expected {features} features per row; got shape {shape}")
     if native:
-        return backend.xp.astype(X, backend.float_dtype)
+        return _native_float(backend, X, argument)
     return backend.asarray(_fits_dtype(X, backend, argument))
 
 
@@ -89,14 +97,14 @@ def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) 
         raise TypeError(f"{argument}: expected targets for the {rows} rows of {x_name}; got None")
     native = backend.owns(y) and not isinstance(y, np.ndarray)
     xp, dtype = (backend.xp, backend.float_dtype) if native else (np, np.float64)
-    Y = _check_on_device(backend, y, argument) if native else to_host(y, argument)
-    labels = loss.accepts_labels and units > 1 and xp.isdtype(Y.dtype, "integral")
-    if labels and Y.ndim == 2 and Y.shape[1] == 1:  # a column of labels, as Keras allows
-        Y = xp.reshape(Y, (-1,))
-    if labels and Y.ndim == 1:
-        Y = _one_hot(xp, Y, units, dtype, argument)
+    Y = _check_on_device(backend, backend.detached(y), argument) if native else to_host(y, argument)
+    column = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1)
+    if loss.accepts_labels and units > 1 and column:  # class labels, (n,) or (n, 1) as Keras
+        Y = _one_hot(xp, _labels(xp, xp.reshape(Y, (-1,)), argument), units, dtype, argument)
     elif Y.ndim == 1 and units == 1:
         Y = xp.reshape(Y, (-1, 1))
+    if xp.isdtype(Y.dtype, "bool"):
+        Y = xp.astype(Y, dtype)  # 0 and 1 (the standard has no min or max of bools)
     if Y.ndim != 2 or Y.shape[1] != units:
         raise ValueError(
             f"{argument}: expected shape ({rows}, {units}); got shape {tuple(Y.shape)}"
@@ -105,7 +113,7 @@ def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) 
         raise ValueError(f"{argument}: expected {rows} rows, as in {x_name}; got {Y.shape[0]}")
     _check_kind(xp, Y, loss, dtype, argument)
     if native:
-        return xp.astype(Y, backend.float_dtype)
+        return _native_float(backend, Y, argument)
     return backend.asarray(_fits_dtype(Y, backend, argument))
 
 
@@ -125,12 +133,29 @@ def _check_kind(xp, Y, loss, dtype, argument="y") -> None:
         )
     if loss.name != "binary_cross_entropy":
         sums = xp.sum(xp.astype(Y, dtype), axis=1)
-        if not bool(xp.all(xp.abs(sums - 1.0) <= 1e-6 * Y.shape[1])):
+        spacing = 1e-6  # float16 rows sum to 1 within its own spacing, about 1e-3
+        if xp.isdtype(Y.dtype, "real floating"):
+            spacing = max(spacing, float(xp.finfo(Y.dtype).eps))
+        if not bool(xp.all(xp.abs(sums - 1.0) <= spacing * Y.shape[1])):
             raise ValueError(
                 f"{argument}: expected one-hot rows (or probabilities summing to 1) "
                 f"for {loss.name}; "
                 f"got row sums from {float(xp.min(sums))} to {float(xp.max(sums))}"
             )
+
+
+def _native_float(backend: Backend, a, argument: str):
+    """A backend array in the backend's float dtype, refusing values that overflow it (a
+    float64 array cast to float32)."""
+    xp = backend.xp
+    cast = xp.astype(a, backend.float_dtype)
+    narrowed = cast.dtype != a.dtype and xp.isdtype(a.dtype, "real floating")
+    if narrowed and not bool(xp.all(xp.isfinite(cast))):
+        raise ValueError(
+            f"{argument}: expected values that fit {backend.dtype}; got values up to "
+            f"{float(xp.max(xp.abs(a)))} that overflow it"
+        )
+    return cast
 
 
 def _fits_dtype(host: np.ndarray, backend: Backend, argument: str) -> np.ndarray:
@@ -145,6 +170,18 @@ def _fits_dtype(host: np.ndarray, backend: Backend, argument: str) -> np.ndarray
     return cast
 
 
+def _labels(xp, y, argument: str):
+    """Class labels from integers, bools or whole-number floats (as pandas often gives)."""
+    if xp.isdtype(y.dtype, "bool"):
+        return xp.astype(y, xp.int32)
+    if xp.isdtype(y.dtype, "real floating") and not bool(xp.all(y == xp.floor(y))):
+        raise ValueError(
+            f"{argument}: expected integer class labels (or one-hot rows); got values that "
+            "are not whole numbers"
+        )
+    return y
+
+
 def _one_hot(xp, labels, classes: int, dtype, argument="y"):
     low, high = int(xp.min(labels)), int(xp.max(labels))
     if low < 0 or high >= classes:
@@ -152,5 +189,6 @@ def _one_hot(xp, labels, classes: int, dtype, argument="y"):
             f"{argument}: expected integer labels in [0, {classes}); "
             f"got values from {low} to {high}"
         )
-    columns = xp.arange(classes, dtype=labels.dtype, device=device(labels))
+    labels = xp.astype(labels, xp.int32)  # in range: uint8 could not count 300 classes
+    columns = xp.arange(classes, dtype=xp.int32, device=device(labels))
     return xp.astype(labels[:, None] == columns, dtype)

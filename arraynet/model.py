@@ -383,6 +383,9 @@ class Sequential:
         width = None
         for X_chunk, y_chunk in source.chunks():  # every chunk checked before training
             width = self._data(numpy_backend(backend.dtype), X_chunk, y_chunk, width)[0].shape[1]
+        if width is None:  # no chunk at all: a file of 0 rows
+            shape = tuple(source.X.shape)
+            raise ValueError(f"X: expected at least 1 row and 1 feature; got shape {shape}")
         validation = None
         if validation_data is not None:
             validation = self._validation(backend, None, None, validation_data, 0.0, width)[2]

@@ -63,7 +63,7 @@ class Chunks:
         if self.pairs is not None:
             return self.pairs[i]
         a, b = self.bounds[i]
-        return np.asarray(self.X[a:b]), np.asarray(self.y[a:b])  # one chunk read into memory
+        return _host(self.X[a:b]), _host(self.y[a:b])  # one chunk read into memory
 
     def chunks(self):
         return (self[i] for i in range(len(self)))
@@ -87,10 +87,16 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
     if chunk_rows is None:
         chunk_rows = max(1, CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize))
     chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
-    if y is None or len(y) != X.shape[0]:
-        got = None if y is None else len(y)
+    rows = len(y) if hasattr(y, "__len__") else None
+    if rows != X.shape[0]:
+        got = f"{rows} rows" if rows is not None else f"{type(y).__name__} {y!r}"
         raise ValueError(f"y: expected {X.shape[0]} rows, as in X; got {got}")
     return Chunks(X=X, y=y, chunk_rows=chunk_rows)
+
+
+def _host(a):
+    """A chunk as a host array (memory-mapped rows read in; any backend's array copied)."""
+    return np.asarray(a) if isinstance(a, np.ndarray) else to_numpy(a)
 
 
 def _is_pair(item) -> bool:

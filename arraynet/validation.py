@@ -50,7 +50,8 @@ def check_fraction(value, argument: str) -> float:
 def check_numeric(a: np.ndarray, argument: str) -> np.ndarray:
     """A host array of real numbers (bool, int or float), all finite."""
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{argument}: expected real numbers; got dtype {a.dtype}")
+        hint = " (convert it with .astype(float) first)" if a.dtype.kind == "O" else ""
+        raise TypeError(f"{argument}: expected real numbers; got dtype {a.dtype}{hint}")
     if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
         raise ValueError(f"{argument}: expected finite numbers; got {bad} NaN or inf values")
