@@ -104,13 +104,22 @@ def _has_gpu(name: str) -> bool:
         return False
 
 
-def tf32() -> str:
-    """Whether the GPU matmuls may use TF32 (torch's flag; CuPy's CUPY_TF32)."""
+def full_float32_on_gpu() -> str:
+    """Make every library's GPU float32 matmuls full float32, and say what each uses: JAX
+    defaults to TF32 on recent NVIDIA GPUs, torch and CuPy do not (``CUPY_TF32``, torch's
+    ``allow_tf32``); comparing them needs one arithmetic."""
     parts = [f"CUPY_TF32={os.environ.get('CUPY_TF32', '0')}"]
     try:
         import torch
 
         parts.append(f"torch allow_tf32={torch.backends.cuda.matmul.allow_tf32}")
+    except ImportError:
+        pass
+    try:
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
+        parts.append(f"jax matmul precision={jax.config.jax_default_matmul_precision}")
     except ImportError:
         pass
     return ", ".join(parts)

@@ -7,6 +7,8 @@ Each one is built from ``(shape, X, Y, weights)`` and has
 - ``run() -> float``: train ``shape.epochs`` epochs in dataset order, one update per
   ``shape.batch`` rows, and return the last epoch's mean loss, ½‖p−y‖² per row; all work
   is finished when it returns.
+- ``weights_now()``: the weights after the last ``run`` as host arrays in Keras order
+  ``[W1, b1, ...]`` (outside the clock), to check that all trained the same model.
 
 Every one computes the batch loss before each update, as arraynet records it.
 """
@@ -19,12 +21,14 @@ import numpy as np
 
 
 class Arraynet:
-    """``model.fit(...)`` on one arraynet backend; the weights are moved there in ``reset``."""
+    """``model.fit(...)`` on one arraynet backend (torch on CUDA with ``device="cuda"``);
+    the weights are moved there in ``reset``."""
 
-    def __init__(self, backend, shape, X, Y, weights):
+    def __init__(self, backend, shape, X, Y, weights, device="cpu"):
         import arraynet as an
 
         self.name, self.backend = f"arraynet {backend}", backend
+        self.use = {"device": "cuda"} if backend == "torch" and device == "cuda" else {}
         self.shape, self.weights = shape, weights
         last = len(shape.layers) - 1
         layers = [
@@ -33,13 +37,13 @@ class Arraynet:
         ]
         self.model = an.Sequential(layers, input_dim=shape.dims[0])
         self.model.compile(loss="squared_error", optimizer=an.optimizers.SGD(lr=shape.lr))
-        with an.use(backend) as b:
+        with an.use(backend, **self.use) as b:
             self.X, self.Y = b.asarray(X), b.asarray(Y)
 
     def reset(self):
         import arraynet as an
 
-        an.use(self.backend)  # the caller restores its own choice afterwards
+        an.use(self.backend, **self.use)  # run() trains there; the caller restores its own
         self.model.set_weights(self.weights)
         self.model.predict(self.X[:1, ...])  # moves the weights onto the backend now
 
@@ -55,6 +59,9 @@ class Arraynet:
             verbose=0,
         )
         return history.history["loss"][-1]
+
+    def weights_now(self):
+        return self.model.get_weights()
 
 
 class NumpyLoop:
@@ -95,6 +102,11 @@ class NumpyLoop:
                         delta = (delta @ Ws[i].T) * (layers[i] > 0)
                     Ws[i] -= lr * grad
         return float(error) / (2 * s.rows)
+
+    def weights_now(self):
+        if self.bs is None:
+            return list(self.Ws)
+        return [w for pair in zip(self.Ws, self.bs) for w in pair]
 
 
 class TorchEager:
@@ -141,6 +153,35 @@ class TorchEager:
             torch.cuda.synchronize()
         return total.item() / s.rows
 
+    def weights_now(self):
+        out = []
+        for linear in (m for m in self.net if isinstance(m, self.torch.nn.Linear)):
+            out.append(linear.weight.detach().cpu().numpy().T)
+            if self.shape.bias:
+                out.append(linear.bias.detach().cpu().numpy())
+        return out
+
+
+def _jax_sgd_step(shape):
+    """``(jax, jnp, step)``: ``step(params, (X, Y)) -> (params, loss)``, plain SGD on
+    ½‖p−y‖² per row through ``jax.value_and_grad``; params a list of (W, b) or (W,)."""
+    import jax
+    import jax.numpy as jnp
+
+    last, lr = len(shape.layers) - 1, shape.lr
+
+    def loss(params, X, Y):
+        for i, layer in enumerate(params):
+            X = X @ layer[0] + layer[1] if shape.bias else X @ layer[0]
+            X = jax.nn.relu(X) if i < last else X
+        return 0.5 * jnp.sum((X - Y) ** 2) / X.shape[0]
+
+    def step(params, batch):
+        value, grads = jax.value_and_grad(loss)(params, *batch)
+        return jax.tree.map(lambda p, g: p - lr * g, params, grads), value
+
+    return jax, jnp, step
+
 
 class JaxScan:
     """A ``jax.jit`` epoch: ``jax.lax.scan`` of a ``jax.value_and_grad`` SGD step over the
@@ -149,24 +190,11 @@ class JaxScan:
     name = "jax scan (hand-written)"
 
     def __init__(self, shape, X, Y, weights):
-        import jax
-        import jax.numpy as jnp
-
+        jax, jnp, step = _jax_sgd_step(shape)
         self.jax, self.jnp, self.shape, self.weights = jax, jnp, shape, weights
         batches = shape.rows // shape.batch
         self.X = jnp.asarray(X.reshape(batches, shape.batch, -1))
         self.Y = jnp.asarray(Y.reshape(batches, shape.batch, -1))
-        last, lr = len(shape.layers) - 1, shape.lr
-
-        def loss(params, X, Y):
-            for i, layer in enumerate(params):
-                X = X @ layer[0] + layer[1] if shape.bias else X @ layer[0]
-                X = jax.nn.relu(X) if i < last else X
-            return 0.5 * jnp.sum((X - Y) ** 2) / X.shape[0]
-
-        def step(params, batch):
-            value, grads = jax.value_and_grad(loss)(params, *batch)
-            return jax.tree.map(lambda p, g: p - lr * g, params, grads), value
 
         @jax.jit
         def epoch(params, X, Y):
@@ -186,7 +214,36 @@ class JaxScan:
         for _ in range(self.shape.epochs):
             params, value = self.epoch(params, self.X, self.Y)
         self.jax.block_until_ready((params, value))
+        self.params = params
         return float(value)
+
+    def weights_now(self):
+        return [np.asarray(w) for layer in self.params for w in layer]
+
+
+class JaxStep(JaxScan):
+    """The same step under ``jax.jit`` alone, called once per update from Python (the
+    batches are device arrays cut beforehand); the losses are read once per epoch."""
+
+    name = "jax jit step (hand-written)"  # report.JAX_STEP
+
+    def __init__(self, shape, X, Y, weights):
+        super().__init__(shape, X, Y, weights)
+        self.step = self.jax.jit(_jax_sgd_step(shape)[2])
+        self.batches = [(self.X[i], self.Y[i]) for i in range(self.X.shape[0])]
+        self.jax.block_until_ready(self.batches)
+
+    def run(self):
+        params, jnp = self.params, self.jnp
+        for _ in range(self.shape.epochs):
+            values = []
+            for batch in self.batches:
+                params, value = self.step(params, batch)
+                values.append(value)
+        mean = jnp.mean(jnp.stack(values))
+        self.jax.block_until_ready((params, mean))
+        self.params = params
+        return float(mean)
 
 
 class Sklearn:
@@ -236,13 +293,28 @@ class Sklearn:
         self._fit(self.X, self.Y)
         return float(self.est.loss_) * self.shape.dims[-1]
 
+    def weights_now(self):
+        return [w for pair in zip(self.est.coefs_, self.est.intercepts_) for w in pair]
+
+
+GPU_BACKENDS = ("cupy", "jax", "torch")  # arraynet backends that run on a GPU
+
 
 def build(shape, X, Y, weights, backends, device="cpu"):
     """``(implementations, notes)``: arraynet on each of ``backends``, then the peers; a peer
-    that cannot run here (not installed, no bias option) is left out with a note."""
-    impls = [Arraynet(b, shape, X, Y, weights) for b in backends]
-    notes = []
-    for peer in (NumpyLoop, TorchEager, JaxScan, Sklearn):
+    that cannot run here (not installed, no bias option) is left out with a note, and so
+    are the CPU-only ones on a GPU shape."""
+    notes = [
+        f"arraynet {b}: left out (a CPU-only backend; this shape is for a GPU)"
+        for b in backends
+        if not shape.host_peers and b not in GPU_BACKENDS
+    ]
+    impls = [
+        Arraynet(b, shape, X, Y, weights, device)
+        for b in backends
+        if shape.host_peers or b in GPU_BACKENDS
+    ]
+    for peer in (NumpyLoop, TorchEager, JaxStep, JaxScan, Sklearn):
         if not shape.host_peers and peer in (NumpyLoop, Sklearn):
             notes.append(f"{peer.name}: left out (a CPU-only peer; this shape is for a GPU)")
             continue

@@ -8,7 +8,10 @@ import platform
 import statistics
 from importlib import metadata
 
+import numpy as np
+
 NUMPY, TORCH, JAX = "numpy (hand-written)", "torch eager", "jax scan (hand-written)"
+JAX_STEP = "jax jit step (hand-written)"
 FLOPS_NOTE = (
     "GFLOP/s counts 2*m*k*n per matmul: forward 1 per layer, backward 2 per layer (dW, dX) "
     "but 1 for the first layer (no dX); elementwise work is not counted. %ceil: of the "
@@ -22,21 +25,38 @@ FLOPS_NOTE = (
 def library(name: str, device: str = "cpu") -> str:
     """Whose matmul an implementation runs on (a ``ceiling.PRODUCTS`` key)."""
     if name == "arraynet torch":
-        return "torch-arraynet"
+        return "torch-cuda" if device == "cuda" else "torch-arraynet"
     if name.startswith("arraynet "):
         return name.split()[1]
     if name == TORCH:
         return "torch-cuda" if device == "cuda" else "torch"
-    return "jax" if name == JAX else "numpy"  # sklearn runs on NumPy
+    return "jax" if name in (JAX, JAX_STEP) else "numpy"  # sklearn runs on NumPy
+
+
+def weights_agreement(finals: dict[str, list], initial: list) -> dict[str, float]:
+    """Per implementation: how far its final weights are from the reference's (hand-written
+    NumPy's, else the first's), as a share of how far the reference's moved from
+    ``initial``: max |W - W_ref| / max |W_ref - W0| over all arrays."""
+    reference = NUMPY if NUMPY in finals else next(iter(finals))
+    ref = [np.asarray(w, np.float64) for w in finals[reference]]
+    moved = max(float(np.max(np.abs(r - w0))) for r, w0 in zip(ref, initial))
+    return {
+        name: max(float(np.max(np.abs(np.asarray(w, np.float64) - r))) for w, r in zip(ws, ref))
+        / moved
+        for name, ws in finals.items()
+    }
 
 
 def ceilings_text(ceilings: dict[str, float]) -> str:
     return ", ".join(f"{lib} {value:.3g}" for lib, value in ceilings.items())
 
 
-def summarize(shape, results: dict, ceilings: dict, device: str = "cpu") -> dict[str, dict]:
+def summarize(
+    shape, results: dict, ceilings: dict, device: str = "cpu", agreement=None
+) -> dict[str, dict]:
     """Per implementation: median/min/max seconds per repetition and the rates from them;
-    ``ceilings`` are GFLOP/s per library, numpy's being the one the targets name."""
+    ``ceilings`` are GFLOP/s per library, numpy's being the one the targets name;
+    ``agreement`` (``weights_agreement``'s) goes in as ``weights_off``."""
     rows = {}
     for name, r in results.items():
         med, lo, hi = statistics.median(r["seconds"]), min(r["seconds"]), max(r["seconds"])
@@ -55,6 +75,7 @@ def summarize(shape, results: dict, ceilings: dict, device: str = "cpu") -> dict
             "ceiling_share": gflops / ceilings["numpy"],
             "own_ceiling_share": gflops / ceilings.get(library(name, device), float("nan")),
             "final_loss": r["losses"][-1],
+            "weights_off": (agreement or {}).get(name, float("nan")),
         }
     fastest = min(row["median_s"] for row in rows.values())
     for row in rows.values():
@@ -73,7 +94,7 @@ def table(shape, rows: dict, ceilings: dict, notes=()) -> str:
     head = "us/update [min-max]" if tiny else "samples/s [min-max]"
     lines = [
         shape.describe(),
-        f"{'implementation':<25}{head:>32}{'us/update' if not tiny else 'samples/s':>11}"
+        f"{'implementation':<28}{head:>32}{'us/update' if not tiny else 'samples/s':>11}"
         f"{'x fastest':>10}{'GFLOP/s':>9}{'%ceil':>7}{'%own':>7}{'final loss':>13}",
     ]
     for name, row in rows.items():
@@ -84,19 +105,33 @@ def table(shape, rows: dict, ceilings: dict, notes=()) -> str:
         )
         rate = f"{_num(first[0])} [{_num(first[1])}-{_num(first[2])}]"
         lines.append(
-            f"{name:<25}{rate:>32}{_num(other):>11}{row['x_fastest']:>10.2f}"
-            f"{row['gflops']:>9.3g}{100 * row['ceiling_share']:>7.1f}"
-            f"{100 * row['own_ceiling_share']:>7.1f}{row['final_loss']:>13.6g}"
+            f"{name:<28}{rate:>32}{_num(other):>11}{row['x_fastest']:>10.2f}"
+            f"{row['gflops']:>9.3g}{_share(row['ceiling_share'], shape):>7}"
+            f"{_share(row['own_ceiling_share'], shape):>7}{row['final_loss']:>13.6g}"
         )
     losses = [row["final_loss"] for row in rows.values()]
     spread = (max(losses) - min(losses)) / max(abs(min(losses)), 1e-6)
+    off = max(row["weights_off"] for row in rows.values())
     m, k, n = shape.largest
     lines.append(
         f"matmul ceilings ({m}x{k} @ {k}x{n}, float32, GFLOP/s): {ceilings_text(ceilings)}; "
-        f"final losses agree to {spread:.1e} (relative; absolute below 1e-6); {load()}"
+        f"final losses agree to {spread:.1e} (relative; absolute below 1e-6), final weights "
+        f"to {off:.1e} of how far they moved; {load()}"
     )
+    if not _ceiling_meaningful(shape):
+        notes = [*notes, f"no %ceil or %own: a {m}x{k} @ {k}x{n} product times a call, not a GEMM"]
     lines += [f"note: {note}" for note in notes]
     return "\n".join(lines)
+
+
+def _ceiling_meaningful(shape) -> bool:
+    """A product under 2**16 multiply-adds takes less time than calling it."""
+    m, k, n = shape.largest
+    return m * k * n >= 1 << 16
+
+
+def _share(value: float, shape) -> str:
+    return f"{100 * value:.1f}" if _ceiling_meaningful(shape) else "-"
 
 
 def _check(label: str, value: float, bound: float, unit: str = "x", at_most=False) -> dict:
@@ -208,6 +243,10 @@ def environment() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads.append(f"cpu_count {os.cpu_count()}, usable {cores}")
+    with contextlib.suppress(ImportError):
+        import jax
+
+        threads.append(f"jax on {jax.default_backend()}")  # a CUDA jax runs there by itself
     hint = openblas_hint(pools, _cpu_flags())
     return (
         f"versions: {', '.join(versions)} ({_tree()})\nthreads: {', '.join(threads)}\n"

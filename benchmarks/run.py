@@ -97,6 +97,7 @@ def main(argv=None) -> int:
 
     args = parse(argv)
     device, device_note = _device(args.device)
+    arithmetic = ceiling.full_float32_on_gpu() if device == "cuda" else None  # before timing
     default = "a,b,c,d,e" if device == "cuda" else "a,b,c,d"
     chosen = args.shapes or ("a,b" if args.quick else default)
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     big = _ceilings(libraries, side, side, side)
     print(f"matmul ceilings {side}^3 float32 (median, GFLOP/s): {report.ceilings_text(big)}")
     if device == "cuda":
-        print(f"TF32: {ceiling.tf32()}")
+        print(f"TF32: {arithmetic} (float32 matmuls in full float32)")
     print(report.FLOPS_NOTE, flush=True)
     raw = {"environment": report.environment(), "square_ceiling": [side, big], "shapes": {}}
     summaries = {}
@@ -122,11 +123,12 @@ def main(argv=None) -> int:
             impls, notes = peers.build(shape, X, Y, weights, backends, device)
             notes += [device_note] if device_note else []
             repeats = args.repeats or shape.repeats or 5
-            results, probes = timing.measure(
+            results, probes, finals = timing.measure(
                 impls, repeats, functools.partial(_ceilings, libraries, *shape.largest, repeats=3)
             )
             layer_ceiling = {lib: statistics.median(p[lib] for p in probes) for lib in libraries}
-            summaries[key] = report.summarize(shape, results, layer_ceiling, device)
+            agreement = report.weights_agreement(finals, weights)
+            summaries[key] = report.summarize(shape, results, layer_ceiling, device, agreement)
             print()
             print(report.table(shape, summaries[key], layer_ceiling, notes), flush=True)
             raw["shapes"][key] = {

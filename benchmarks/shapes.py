@@ -32,7 +32,8 @@ class Shape:
     host_peers: bool = True  # False: a GPU shape; hand-written NumPy and sklearn sit out
 
     def __post_init__(self):
-        assert self.rows % self.batch == 0, "whole batches only: every peer sees the same"
+        if self.rows % self.batch:  # whole batches only: every peer sees the same updates
+            raise ValueError(f"rows: expected a multiple of batch {self.batch}; got {self.rows}")
 
     @property
     def mode(self) -> str:

@@ -1,4 +1,4 @@
-"""Warm-up, then repetitions interleaved across the implementations (A B C A B C ...)."""
+"""Warm-up, then repetitions interleaved across the implementations (A B C, B C A, ...)."""
 
 from __future__ import annotations
 
@@ -13,30 +13,43 @@ SETTLE_S = 0.3
 
 
 def measure(impls, repeats: int, probe=None):
-    """``(results, probes)``: ``results[name] = {"seconds": [...], "losses": [...]}``, one
-    entry per repetition, and one ``probe()`` value per repetition (and one before).
+    """``(results, probes, finals)``: ``results[name] = {"seconds": [...], "losses": [...]}``,
+    one entry per repetition; one ``probe()`` value per repetition (and one before); and
+    each implementation's weights after its last run (``finals[name]``).
 
     Each implementation first runs once untimed (JAX compiles there: same shapes, same
     epochs per call). Each repetition starts from the initial weights (``reset``, outside
-    the clock), rests ``SETTLE_S`` and times one whole ``run`` with ``time.perf_counter``.
-    ``probe`` (the matmul ceilings) is sampled in each round too, so it sees the same
-    machine as the rest.
+    the clock), rests ``SETTLE_S`` and times one whole ``run`` with ``time.perf_counter``,
+    the garbage collector off. The order rotates by one each round (A B C, B C A, ...), so
+    no implementation always runs first. ``probe`` (the matmul ceilings) is sampled in
+    each round too, so it sees the same machine as the rest.
     """
     for impl in impls:
         impl.reset()
         impl.run()
     results = {impl.name: {"seconds": [], "losses": []} for impl in impls}
     probes = [probe()] if probe else []
-    for _ in range(repeats):
-        for impl in impls:
+    for round_ in range(repeats):
+        shift = round_ % len(impls)
+        for impl in impls[shift:] + impls[:shift]:
             impl.reset()
             gc.collect()
             time.sleep(SETTLE_S)
-            start = time.perf_counter()
-            loss = impl.run()
-            results[impl.name]["seconds"].append(time.perf_counter() - start)
+            seconds, loss = _timed(impl.run)
+            results[impl.name]["seconds"].append(seconds)
             results[impl.name]["losses"].append(loss)
         if probe:
             time.sleep(SETTLE_S)
             probes.append(probe())
-    return results, probes
+    return results, probes, {impl.name: impl.weights_now() for impl in impls}
+
+
+def _timed(run):
+    """``(seconds, result)`` of ``run()``, the garbage collector off meanwhile."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = run()
+        return time.perf_counter() - start, result
+    finally:
+        gc.enable()

@@ -45,8 +45,8 @@ def test_the_table_lists_every_implementation(quick_run, shape_key):
     run = raw["shapes"][shape_key]
     backends = [b for b in ("numpy", "jax", "torch", "cupy") if b in an.available_backends()]
     names = [f"arraynet {b}" for b in backends]
-    needs = [(peers.NumpyLoop, "numpy"), (peers.TorchEager, "torch"), (peers.JaxScan, "jax")]
-    needs += [(peers.Sklearn, "sklearn")]
+    needs = [(peers.NumpyLoop, "numpy"), (peers.TorchEager, "torch"), (peers.JaxStep, "jax")]
+    needs += [(peers.JaxScan, "jax"), (peers.Sklearn, "sklearn")]
     missing = {peer.name for peer, module in needs if not installed(module)}
     if shape_key == "a":
         missing.add(peers.Sklearn.name)
@@ -69,6 +69,37 @@ def test_all_implementations_agree_on_the_small_shapes_final_loss(quick_run):
         assert loss == pytest.approx(reference, rel=1e-3), name
 
 
+@pytest.mark.parametrize("shape_key", ["a", "b"])
+def test_all_implementations_end_with_the_same_weights(quick_run, shape_key):
+    """The final weights, taken outside the clock, differ from hand-written NumPy's by float32
+    rounding only: a millionth-ish of how far training moved them (on (a) the losses are all
+    near 1e-15, too small to tell implementations apart)."""
+    _, raw = quick_run
+    rows = raw["shapes"][shape_key]["results"]
+    assert rows[peers.NumpyLoop.name]["weights_off"] == 0.0
+    for name, row in rows.items():
+        assert row["weights_off"] < 1e-4, name
+
+
+def test_weights_agreement_sees_a_different_learning_rate():
+    """The same hand-written loop at 1.1x the learning rate ends a few % of the way off."""
+    from dataclasses import replace
+
+    from benchmarks import shapes
+
+    shape = shapes.get("b", quick=True)
+    X, Y, weights = shapes.make_data(shape)
+    finals = {}
+    for lr, name in ((shape.lr, peers.NumpyLoop.name), (1.1 * shape.lr, "faster")):
+        loop = peers.NumpyLoop(replace(shape, lr=lr), X, Y, weights)
+        loop.reset()
+        loop.run()
+        finals[name] = loop.weights_now()
+    off = report.weights_agreement(finals, weights)
+    assert off[peers.NumpyLoop.name] == 0.0
+    assert 0.02 < off["faster"] < 0.2  # far above the 1e-4 that float32 rounding stays under
+
+
 def test_the_targets_are_reported_not_asserted(quick_run):
     _, raw = quick_run
     assert raw["targets"] and all(isinstance(t["holds"], bool) for t in raw["targets"])
@@ -82,6 +113,8 @@ def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
     expected = {"numpy"} | {lib for lib in ("torch", "jax") if installed(lib)}
     expected |= {"torch-arraynet"} if installed("torch") else set()
     assert report.library("arraynet torch") == "torch-arraynet"
+    assert report.library("arraynet torch", "cuda") == "torch-cuda"
+    assert report.library(peers.JaxStep.name) == report.library(peers.JaxScan.name) == "jax"
     assert report.library(peers.TorchEager.name) == "torch"
     assert report.library(peers.Sklearn.name) == "numpy"
     for key in ("a", "b"):
@@ -94,8 +127,8 @@ def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
 
 
 def test_the_gpu_shape_leaves_the_cpu_only_peers_out(tmp_path):
-    """Shape (e) is for a GPU: hand-written NumPy and sklearn sit out, with a note; here it
-    runs shrunk on the CPU, the rest of the table as usual."""
+    """Shape (e) is for a GPU: arraynet numpy, hand-written NumPy and sklearn sit out, with a
+    note; here it runs shrunk on the CPU, the rest of the table as usual."""
     import contextlib
     import io
 
@@ -103,10 +136,10 @@ def test_the_gpu_shape_leaves_the_cpu_only_peers_out(tmp_path):
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["--quick", "--shapes", "e", "--repeats", "1", "--json", str(path)]) == 0
     run = json.loads(path.read_text())["shapes"]["e"]
-    assert "arraynet numpy" in run["results"]
-    for peer in (peers.NumpyLoop, peers.Sklearn):
-        assert peer.name not in run["results"]
-        assert any(note.startswith(f"{peer.name}: left out") for note in run["notes"])
+    for name in ("arraynet numpy", peers.NumpyLoop.name, peers.Sklearn.name):
+        assert name not in run["results"]
+        assert any(note.startswith(f"{name}: left out") for note in run["notes"])
+    assert "arraynet jax" in run["results"] or not installed("jax")
 
 
 def test_gpu_targets_read_each_backend_against_its_gemm_and_torch_cuda():
