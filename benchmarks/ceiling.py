@@ -87,11 +87,12 @@ def available(device: str = "cpu") -> list[str]:
     if importlib.util.find_spec("jax"):
         found.append("jax")
     if device == "cuda":
-        found += [name for name in ("cupy", "torch-cuda") if _has_gpu(name)]
+        found += [name for name in ("cupy", "torch-cuda") if has_gpu(name)]
     return found
 
 
-def _has_gpu(name: str) -> bool:
+def has_gpu(name: str) -> bool:
+    """Whether ``name`` ("cupy", or torch's "torch-cuda") sees a CUDA device here."""
     try:
         if name == "cupy":
             import cupy

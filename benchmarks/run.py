@@ -59,13 +59,8 @@ def _backends(asked):
 def _device(asked):
     if asked == "cpu":
         return "cpu", None
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return "cuda", None
-    except ImportError:
-        pass
+    if any(ceiling.has_gpu(name) for name in ("torch-cuda", "cupy")):
+        return "cuda", None
     return "cpu", "--device cuda ignored: no CUDA device here, everything runs on the CPU"
 
 
