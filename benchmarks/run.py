@@ -86,6 +86,41 @@ def _ceilings(libraries, m, k, n, repeats=5) -> dict[str, float]:
     return found
 
 
+def _shape_keys(args, device) -> list[str]:
+    default = "a,b,c,d,e" if device == "cuda" else "a,b,c,d"
+    chosen = args.shapes or ("a,b" if args.quick else default)
+    keys = [k.strip() for k in chosen.split(",") if k.strip()]
+    unknown = set(keys) - set(shapes.SHAPES)
+    if unknown:
+        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e; got {sorted(unknown)}")
+    return keys
+
+
+def _run_shape(shape, args, backends, libraries, device, notes) -> tuple[dict, dict | None]:
+    """Time every implementation on ``shape`` and print its table: ``(raw, summary)``, the
+    summary None when nothing installed here runs the shape."""
+    X, Y, weights = shapes.make_data(shape)
+    impls, left_out = peers.build(shape, X, Y, weights, backends, device)
+    notes = left_out + notes
+    if not impls:  # a GPU shape where only CPU-only libraries are installed
+        print(f"\n{shape.describe()}\nnothing installed here runs this shape")
+        print("\n".join(f"note: {note}" for note in notes), flush=True)
+        return {"shape": shape.__dict__, "notes": notes, "results": {}}, None
+    repeats = args.repeats or shape.repeats or 5
+    probe = functools.partial(_ceilings, libraries, *shape.largest, repeats=3)
+    results, probes, finals = timing.measure(impls, repeats, probe)
+    layer_ceiling = {lib: statistics.median(p[lib] for p in probes) for lib in libraries}
+    agreement = report.weights_agreement(finals, weights)
+    summary = report.summarize(shape, results, layer_ceiling, device, agreement)
+    print()
+    print(report.table(shape, summary, layer_ceiling, notes), flush=True)
+    profiled = [i for i in impls if i.name == "arraynet numpy"]
+    if args.profile and profiled:
+        print(_profile(profiled[0]), flush=True)
+    raw = {"shape": shape.__dict__, "repeats": repeats, "notes": notes}
+    return {**raw, "ceiling": layer_ceiling, "results": summary}, summary
+
+
 def main(argv=None) -> int:
     """Run the benchmarks, print the tables and targets; 0 when it ran."""
     import arraynet as an
@@ -93,12 +128,7 @@ def main(argv=None) -> int:
     args = parse(argv)
     device, device_note = _device(args.device)
     arithmetic = ceiling.full_float32_on_gpu() if device == "cuda" else None  # before timing
-    default = "a,b,c,d,e" if device == "cuda" else "a,b,c,d"
-    chosen = args.shapes or ("a,b" if args.quick else default)
-    keys = [k.strip() for k in chosen.split(",") if k.strip()]
-    unknown = set(keys) - set(shapes.SHAPES)
-    if unknown:
-        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e; got {sorted(unknown)}")
+    keys = _shape_keys(args, device)
     print(report.environment(), flush=True)
     print(report.load(), flush=True)
     side = 512 if args.quick else 2048
@@ -110,32 +140,16 @@ def main(argv=None) -> int:
     print(report.FLOPS_NOTE, flush=True)
     raw = {"environment": report.environment(), "square_ceiling": [side, big], "shapes": {}}
     summaries = {}
+    notes = [device_note] if device_note else []
     with an.use("numpy"):  # arraynet's selection is the caller's again afterwards
         backends = _backends(args.backends)
         for key in keys:
             shape = shapes.get(key, args.quick)
-            X, Y, weights = shapes.make_data(shape)
-            impls, notes = peers.build(shape, X, Y, weights, backends, device)
-            notes += [device_note] if device_note else []
-            repeats = args.repeats or shape.repeats or 5
-            results, probes, finals = timing.measure(
-                impls, repeats, functools.partial(_ceilings, libraries, *shape.largest, repeats=3)
+            raw["shapes"][key], summary = _run_shape(
+                shape, args, backends, libraries, device, notes
             )
-            layer_ceiling = {lib: statistics.median(p[lib] for p in probes) for lib in libraries}
-            agreement = report.weights_agreement(finals, weights)
-            summaries[key] = report.summarize(shape, results, layer_ceiling, device, agreement)
-            print()
-            print(report.table(shape, summaries[key], layer_ceiling, notes), flush=True)
-            raw["shapes"][key] = {
-                "shape": shape.__dict__,
-                "repeats": repeats,
-                "notes": notes,
-                "ceiling": layer_ceiling,
-                "results": summaries[key],
-            }
-            profiled = [i for i in impls if i.name == "arraynet numpy"]
-            if args.profile and profiled:
-                print(_profile(profiled[0]), flush=True)
+            if summary is not None:
+                summaries[key] = summary
     checks = report.targets(summaries, device)
     raw["targets"] = checks
     print(report.load(), "(at the end)")
