@@ -21,8 +21,8 @@ from .validation import check_count, check_non_negative
 
 class Callback:
     """Base class. ``timely``: the callback acts on each epoch as it ends (stopping, saving,
-    changing the learning rate); a callback that only records may hear a group of epochs
-    after JAX trained them in one call."""
+    changing the learning rate); when no callback is timely, several epochs train in one
+    runner call (on JAX one compiled call) and the callbacks hear them after."""
 
     model = None
     params: dict = {}  # fit's epochs, initial_epoch, mode, batch_size, samples

@@ -119,8 +119,7 @@ class Sequential:
 
     def _on(self, backend: Backend):
         """The parameters (and optimizer state) moved onto ``backend`` if they live elsewhere."""
-        if self._params is None:
-            raise ValueError("model: has no weights yet; give input_dim or call fit first")
+        self._require_weights()
         if self._params_backend != backend:
             self._params = tuple(backend.asarray(to_numpy(p)) for p in self._params)
             self._params_backend = backend
@@ -189,7 +188,7 @@ class Sequential:
                 )
 
     def _require_weights(self) -> None:
-        if self.input_dim is None:
+        if self._params is None:
             raise ValueError(
                 "model: expected weights; got none yet (give input_dim, call fit or set_weights)"
             )
@@ -256,32 +255,42 @@ class Sequential:
         backend = current_backend()
         check_support(self.precision, backend)
         feed = self._feed(backend, X, y, chunk_rows, validation_data, validation_split)
-        validation, n = feed.validation, feed.rows
-        size = data.batch_size_for(mode, feed.smallest, batch_size)
-        feed.batch_size = size
+        feed.batch_size = data.batch_size_for(mode, feed.smallest, batch_size)
         self._check_memory(backend, feed)
         if backend.on_host:
             reuse_freed_host_memory()
         rng = self._rng if seed is None else np.random.default_rng(seed)
-        params = {
-            "epochs": epochs,
-            "initial_epoch": initial_epoch,
-            "mode": mode,
-            "batch_size": size,
-            "samples": n,
-        }
-        self.history = History(params)
+        self.history = History(
+            {
+                "epochs": epochs,
+                "initial_epoch": initial_epoch,
+                "mode": mode,
+                "batch_size": feed.batch_size,
+                "samples": feed.rows,
+            }
+        )
         progress = [ProgressBar(bar=verbose == 1)] if verbose else []
         hooks = CallbackList([*callbacks, *progress, self.history], self)
         self._state_on(backend)
-        run = self._runner(backend, size, hooks if hooks.wants_batches else None)
-        names = ["loss", *(name for name, _ in self.metrics)]
-        timely = hooks.timely or validation is not None
+        run = self._runner(backend, feed.batch_size, hooks if hooks.wants_batches else None)
         self.stop_training = False
+        last_logs = {}  # the last epoch's, for on_train_end (as in Keras)
         hooks.on_train_begin({})
-        epoch, logs = initial_epoch, {}
+        span = (initial_epoch, epochs)
+        try:
+            self._epochs(backend, feed, run, hooks, rng, span, shuffle, last_logs)
+        finally:  # a callback that raised still closes its file, the bar its line
+            hooks.on_train_end(last_logs)
+        return self.history
+
+    def _epochs(self, backend, feed, run, hooks, rng, span, shuffle, last_logs) -> None:
+        """Train epochs ``span[0]`` to ``span[1]`` (several per runner call where no callback
+        needs each on time), telling ``hooks``; ``last_logs`` gets each epoch's logs."""
+        epoch, epochs = span
+        names = ["loss", *(name for name, _ in self.metrics)]
+        timely = hooks.timely or feed.validation is not None
         while epoch < epochs and not self.stop_training:
-            count = 1 if feed.streams else epochs_per_call(n, epochs - epoch, timely)
+            count = 1 if feed.streams else epochs_per_call(feed.rows, epochs - epoch, timely)
             if count == 1:
                 hooks.on_epoch_begin(epoch, {})  # may change the learning rate in the state
             with backend.quiet_overflow():  # divergence is reported below
@@ -289,26 +298,35 @@ class Sequential:
             for e in range(done):
                 if count > 1:
                     hooks.on_epoch_begin(epoch, {})
-                logs = {name: float(m[e]) for name, m in zip(names, means)}
-                if validation is not None:
-                    with backend.quiet_overflow():
-                        scores = self._scores(backend, *validation)
-                    logs.update((f"val_{k}", float(v)) for k, v in zip(names, scores))
+                logs = self._epoch_logs(backend, names, [m[e] for m in means], feed.validation)
                 self.epoch = epoch = epoch + 1
                 hooks.on_epoch_end(epoch - 1, logs)
+                last_logs.update(logs)
                 if self.stop_training:
                     break
             if failed != -1 and not self.stop_training:
-                if any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
-                    # Every callback hears the epoch end, every value NaN (as in Keras); the
-                    # TerminateOnNaN stops training, the weights before the bad update kept.
-                    keys = [*names, *(f"val_{n}" for n in names if validation is not None)]
-                    hooks.on_epoch_end(epoch, dict.fromkeys(keys, math.nan))
-                    break
-                hooks.on_train_end(logs)
-                raise DivergenceError(epoch, failed, self.learning_rate)
-        hooks.on_train_end(logs)  # the last epoch's logs, as in Keras
-        return self.history
+                self._diverged(hooks, epoch, failed, names, feed.validation, last_logs)
+                return
+
+    def _epoch_logs(self, backend, names, means, validation) -> dict:
+        """An epoch's logs: its means, and the scores on the validation data if any."""
+        logs = {name: float(m) for name, m in zip(names, means)}
+        if validation is not None:
+            with backend.quiet_overflow():
+                scores = self._scores(backend, *validation)
+            logs.update((f"val_{name}", float(v)) for name, v in zip(names, scores))
+        return logs
+
+    def _diverged(self, hooks, epoch, failed, names, validation, last_logs) -> None:
+        """A non-finite loss or weight at update ``failed`` of ``epoch``: with a
+        TerminateOnNaN, every callback hears the epoch end with every value NaN (as in
+        Keras) and training stops; else DivergenceError. The weights before it are kept."""
+        if not any(isinstance(cb, TerminateOnNaN) for cb in hooks.callbacks):
+            raise DivergenceError(epoch, failed, self.learning_rate)
+        keys = [*names, *(f"val_{name}" for name in names if validation is not None)]
+        logs = dict.fromkeys(keys, math.nan)
+        hooks.on_epoch_end(epoch, logs)
+        last_logs.update(logs)
 
     def _memory_needed(self, backend: Backend, feed) -> int:
         """Estimated device bytes for training on ``feed``: its data on the device (and a
@@ -341,6 +359,7 @@ class Sequential:
                 meanwhile()
             failed = int(failed)  # with the means, the one read-back of the call
         except Exception as err:
+            self._params, self._opt_state = before  # batch hooks may have moved them on
             if not out_of_memory(err):
                 raise
             needed = self._memory_needed(backend, feed)
@@ -479,7 +498,7 @@ class Sequential:
         return np.concatenate(outputs, axis=0)
 
     def _scores(self, backend: Backend, X, Y, batch_size=None) -> list:
-        """Loss and metrics on ``(X, Y)`` as device scalars, weighted over chunks."""
+        """Loss and metrics on ``(X, Y)`` as device scalars, weighted over batches."""
         xp, params, n = backend.xp, self._on(backend), X.shape[0]
         network = self._inference_network(backend)
         rows = []  # each chunk's scores, weighted by its rows

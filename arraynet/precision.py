@@ -12,6 +12,7 @@ and 2000 finite steps in a row double it. bfloat16 has float32's range and needs
 from __future__ import annotations
 
 from .optimizers import Optimizer
+from .training import all_finite, keep_where
 
 PRECISIONS = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
@@ -90,11 +91,11 @@ class DynamicLossScale(Optimizer):
 
     def update(self, xp, params, grads, state):
         *inner, scale, good = state
-        finite = xp.isfinite(sum(xp.sum(g) for g in grads))
+        finite = all_finite(xp, grads)
         safe = tuple(xp.where(finite, g, 0.0) for g in grads)
         new_params, new_inner = self.inner.update(xp, params, safe, tuple(inner))
-        params = tuple(xp.where(finite, new, old) for new, old in zip(new_params, params))
-        inner = tuple(xp.where(finite, new, old) for new, old in zip(new_inner, inner))
+        params = keep_where(xp, finite, new_params, params)
+        inner = keep_where(xp, finite, new_inner, tuple(inner))
         grow = finite & (good + 1 >= self.growth_interval)
         scale = xp.where(finite, xp.where(grow, scale * 2.0, scale), scale * 0.5)
         good = xp.where(finite & ~grow, good + 1, xp.zeros_like(good))

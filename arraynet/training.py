@@ -20,10 +20,12 @@ every weight, too dear for every step: about 7 % on a small JAX network). Where 
 in host memory the loop checks each loss on the host (free there); elsewhere the step
 checks on the device and selects the old weights, with no read-back.
 
-The loop strategy is the one place besides ``backend.py`` that knows a backend by name:
-JAX compiles the epochs into one call (``jax.jit`` + ``lax.scan`` over epochs and over
-batches); the other backends run the same step eagerly. Neither reads a value back to the
-host inside the call.
+The loop strategy is where the step meets a backend by name: JAX compiles the epochs into
+one call (``jax.jit`` + ``lax.scan`` over epochs and over batches); the other backends run
+the same step eagerly. Off the host (JAX, CuPy, torch on a GPU) nothing is read back inside
+the call; in host memory each loss is read as it comes, which costs no transfer. (Device
+choice, data generators and the ``arraynet info`` command name libraries too, in
+``backend.py``, ``random.py``, ``datasets.py`` and ``cli.py``; the math never does.)
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ def all_finite(xp, arrays):
     return functools.reduce(operator.and_, [xp.all(xp.isfinite(a)) for a in arrays])
 
 
+def keep_where(xp, ok, new, old) -> tuple:
+    """``new`` where the 0-d bool ``ok`` holds, else ``old``, array by array."""
+    return tuple(xp.where(ok, n, o) for n, o in zip(new, old))
+
+
 def guard(step, xp, weights=False):
     """The device-side divergence guard around ``step``: it carries ``good``, the count of
     updates applied, and ``alive``; a non-finite loss (or, with ``weights``, a non-finite
@@ -84,8 +91,8 @@ def guard(step, xp, weights=False):
         ok = alive & xp.isfinite(stats[0])
         if weights:
             ok = ok & all_finite(xp, new_params)
-        params = tuple(xp.where(ok, new, old) for new, old in zip(new_params, params))
-        opt_state = tuple(xp.where(ok, new, old) for new, old in zip(new_state, opt_state))
+        params = keep_where(xp, ok, new_params, params)
+        opt_state = keep_where(xp, ok, new_state, opt_state)
         return params, opt_state, ok, good + xp.astype(ok, good.dtype), stats
 
     return guarded

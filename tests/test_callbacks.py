@@ -436,3 +436,29 @@ def test_hooks_get_dicts_and_train_end_the_last_logs_as_in_keras():
     )
     assert epochs == [("epoch_begin", {}), ("epoch_begin", {})]
     assert end == ("train_end", {k: v[-1] for k, v in history.history.items()})
+
+
+def test_a_callback_that_raises_still_ends_training_for_the_others(tmp_path):
+    """EarlyStopping without val_loss raises after the first epoch; CSVLogger's on_train_end
+    still runs (its file is closed, its row written) and the ProgressBar closes."""
+    logger = CSVLogger(tmp_path / "log.csv")
+    with pytest.raises(ValueError, match="monitor"):
+        _model().fit(X, Y, epochs=3, verbose=0, callbacks=[logger, EarlyStopping()])
+    assert logger.file is None
+    with open(tmp_path / "log.csv", newline="") as file:
+        assert len(list(csv.reader(file))) == 2  # header and epoch 0
+
+
+def test_an_error_in_a_batch_hook_leaves_the_weights_of_the_call_start(backend):
+    class Boom(Callback):
+        def on_batch_end(self, batch, logs=None):
+            if batch == 2:
+                raise RuntimeError("boom")
+
+    with an.use(backend, dtype="float64"):
+        model = _model()
+        start = model.get_weights()
+        with pytest.raises(RuntimeError, match="boom"):
+            model.fit(X, Y, batch_size=4, verbose=0, callbacks=[Boom()])
+        for got, want in zip(model.get_weights(), start, strict=True):
+            np.testing.assert_array_equal(got, want)
