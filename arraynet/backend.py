@@ -1,7 +1,8 @@
 """Backend selection: which array library runs the math, in which dtype.
 
-This is one of the two places (with the loop strategy in ``training.py``) that may name an
-array library. Everything else receives the namespace ``xp`` from here.
+The math (layers, losses, optimizers, the step) never names an array library: it receives
+the namespace ``xp`` from here. Library-specific choices live here and in the loop strategy
+(``training.py``); the device data generators and ``arraynet info`` name libraries too.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Datasets: small ones on the host, and large synthetic ones drawn in chunks on the backend.
 
 **Small** (``streetlights``, ``xor``, ``spirals``, ``synthetic``, ``digits``): ``(X, y)`` NumPy
-arrays, X float64 of shape (rows, features), y int64 labels of shape (rows,). Each draws from
-``numpy.random.default_rng(seed)``, so one seed gives the same data everywhere; ``fit`` moves
-them to the selected backend. Rows come shuffled and the classes are balanced (counts differ by
-at most one).
+arrays, X float64 of shape (rows, features), y int64 labels of shape (rows,); ``fit`` moves
+them to the selected backend. The drawn ones (``xor``, ``spirals``, ``synthetic``) take a
+``seed`` for ``numpy.random.default_rng``, so one seed gives the same data
+everywhere, and come shuffled with balanced classes (counts differ by at most one);
+``streetlights`` and ``digits`` are fixed data in their source order.
 
 **Large** (``make_classification``, ``make_spirals``, ``make_parity``, ``make_teacher``):
 ``(X, y)`` arrays of the *selected* backend, X in its float dtype, y its default integer

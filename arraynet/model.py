@@ -254,6 +254,7 @@ class Sequential:
         data.batch_size_for(mode, 1, batch_size)  # argument checks before touching data
         backend = current_backend()
         check_support(self.precision, backend)
+        self.optimizer.check_dtype(backend.xp, backend.float_dtype)
         feed = self._feed(backend, X, y, chunk_rows, validation_data, validation_split)
         feed.batch_size = data.batch_size_for(mode, feed.smallest, batch_size)
         self._check_memory(backend, feed)

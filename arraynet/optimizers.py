@@ -133,9 +133,8 @@ class Optimizer:
 
     def init(self, xp, params) -> tuple:
         dtype, device = (params[0].dtype, params[0].device) if params else (xp.float32, None)
-        initial = self.lr.initial if isinstance(self.lr, Schedule) else self.lr
         count = xp.asarray(0, dtype=xp.int32, device=device)
-        lr = _learning_rate_array(xp, initial, dtype, device)
+        lr = _learning_rate_array(xp, self.initial_lr, dtype, device)
         return (count, lr) + tuple(xp.zeros_like(p) for _ in self.slots for p in params)
 
     def update(self, xp, params, grads, state):
@@ -156,6 +155,15 @@ class Optimizer:
         """New params and slots (a list of tuples) from grads, lr and the 1-based step count
         (an int32 array)."""
         raise NotImplementedError
+
+    @property
+    def initial_lr(self) -> float:
+        """The learning rate of the first step (a schedule's ``initial``)."""
+        return self.lr.initial if isinstance(self.lr, Schedule) else self.lr
+
+    def check_dtype(self, xp, dtype) -> None:
+        """Refuse, before any training, a learning rate ``dtype`` cannot hold."""
+        _check_learning_rate(xp, self.initial_lr, dtype)
 
     def state_shapes(self, shapes) -> list[tuple[int, ...]]:
         """The shapes of ``init``'s state for parameters of ``shapes``."""
@@ -191,16 +199,22 @@ class Optimizer:
 
 
 def _learning_rate_array(xp, lr, dtype, device):
-    """``lr`` as a 0-d array of the params' dtype, refusing a number that dtype cannot hold
-    (in float32, a learning rate of 1e300 would be inf and one of 1e-50 would be 0)."""
+    """``lr`` as a 0-d array of the params' dtype (see ``_check_learning_rate``)."""
+    _check_learning_rate(xp, lr, dtype)
+    return xp.asarray(lr, dtype=dtype, device=device)
+
+
+def _check_learning_rate(xp, lr, dtype) -> None:
+    """Refuse a number ``dtype`` cannot hold (in float32, a learning rate of 1e300 would be
+    inf and one of 1e-50 would be 0)."""
     if isinstance(lr, (int, float)) and lr != 0:
         info = xp.finfo(dtype)
         if not float(info.smallest_normal) <= lr <= float(info.max):
+            name = getattr(dtype, "__name__", None) or str(dtype).rsplit(".", 1)[-1]
             raise ValueError(
-                f"lr: expected a learning rate that {dtype} can hold, from "
+                f"lr: expected a learning rate that {name} can hold, from "
                 f"{info.smallest_normal:.3g} to {info.max:.3g}; got {lr!r}"
             )
-    return xp.asarray(lr, dtype=dtype, device=device)
 
 
 class SGD(Optimizer):

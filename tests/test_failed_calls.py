@@ -188,3 +188,13 @@ def test_targets_of_none_are_named(method):
     )
     with pytest.raises(TypeError, match="^y: expected targets.* got None"):
         call()
+
+
+@pytest.mark.parametrize("schedule", [False, True])
+def test_a_refused_learning_rate_does_not_build_the_model(schedule):
+    lr = an.optimizers.ExponentialDecay(1e300, 10, 0.5) if schedule else 1e300
+    model = _unbuilt()
+    model.compile("mse", an.optimizers.SGD(lr=lr))
+    with pytest.raises(ValueError, match="^lr: expected a learning rate that float32 can hold"):
+        model.fit(np.ones((12, 5)), np.ones(12), verbose=0)
+    assert model.input_dim is None
