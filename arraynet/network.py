@@ -21,7 +21,7 @@ class Network:
         for layer in self.layers:
             self.slices.append(slice(start, start + layer.param_count))
             start += layer.param_count
-        self.dropouts = [i for i, layer in enumerate(self.layers) if layer.param_count == 0]
+        self.dropouts = [i for i, layer in enumerate(self.layers) if hasattr(layer, "mask")]
         self._is_fused = self.fused
         self.penalized = [
             i for i, layer in enumerate(self.layers) if getattr(layer, "kernel_regularizer", None)

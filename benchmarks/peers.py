@@ -28,7 +28,7 @@ class Arraynet:
         import arraynet as an
 
         self.name, self.backend = f"arraynet {backend}", backend
-        self.use = {"device": "cuda"} if backend == "torch" and device == "cuda" else {}
+        self.use_kwargs = {"device": "cuda"} if backend == "torch" and device == "cuda" else {}
         self.shape, self.weights = shape, weights
         last = len(shape.layers) - 1
         layers = [
@@ -37,13 +37,13 @@ class Arraynet:
         ]
         self.model = an.Sequential(layers, input_dim=shape.dims[0])
         self.model.compile(loss="squared_error", optimizer=an.optimizers.SGD(lr=shape.lr))
-        with an.use(backend, **self.use) as b:
+        with an.use(backend, **self.use_kwargs) as b:
             self.X, self.Y = b.asarray(X), b.asarray(Y)
 
     def reset(self):
         import arraynet as an
 
-        an.use(self.backend, **self.use)  # run() trains there; the caller restores its own
+        an.use(self.backend, **self.use_kwargs)  # run() trains there; the caller restores its own
         self.model.set_weights(self.weights)
         self.model.predict(self.X[:1, ...])  # moves the weights onto the backend now
 

@@ -129,7 +129,8 @@ def main(argv=None) -> int:
     device, device_note = _device(args.device)
     arithmetic = ceiling.full_float32_on_gpu() if device == "cuda" else None  # before timing
     keys = _shape_keys(args, device)
-    print(report.environment(), flush=True)
+    environment = report.environment()  # runs git and threadpoolctl: once
+    print(environment, flush=True)
     print(report.load(), flush=True)
     side = 512 if args.quick else 2048
     libraries = ceiling.available(device)
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
     if device == "cuda":
         print(f"TF32: {arithmetic} (float32 matmuls in full float32)")
     print(report.FLOPS_NOTE, flush=True)
-    raw = {"environment": report.environment(), "square_ceiling": [side, big], "shapes": {}}
+    raw = {"environment": environment, "square_ceiling": [side, big], "shapes": {}}
     summaries = {}
     notes = [device_note] if device_note else []
     with an.use("numpy"):  # arraynet's selection is the caller's again afterwards
