@@ -23,6 +23,9 @@ class Loss:
     name = ""
     fuses_with: str | None = None
     accepts_labels = False  # integer class labels are one-hot encoded for this loss
+    # What targets it takes: any "values", "probabilities" in [0, 1] (each output a yes/no),
+    # or "distributions" (rows of probabilities summing to 1).
+    targets = "values"
 
     def __call__(self, xp, P, Y):
         raise NotImplementedError
@@ -56,6 +59,7 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     fuses_with = "sigmoid"
+    targets = "probabilities"
 
     def __call__(self, xp, P, Y):
         eps = xp.finfo(P.dtype).eps
@@ -75,6 +79,7 @@ class CategoricalCrossEntropy(Loss):
     name = "categorical_cross_entropy"
     fuses_with = "softmax"
     accepts_labels = True
+    targets = "distributions"
 
     def __call__(self, xp, P, Y):
         Pc = xp.clip(P, xp.finfo(P.dtype).eps, 1.0)
@@ -92,6 +97,7 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_cross_entropy"
     accepts_labels = True
+    targets = "distributions"
 
     def __call__(self, xp, L, Y):
         return CategoricalCrossEntropy.fused(self, xp, L, Softmax().forward(xp, L), Y)

@@ -35,14 +35,14 @@ METRICS = {f.__name__: f for f in (accuracy, binary_accuracy, mse, mae)}
 _ALIASES = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}
 
 
-def get(metric, loss_name: str = "") -> tuple[str, object]:
+def get(metric, loss=None) -> tuple[str, object]:
     """``(name, function)`` for a metric name; the name keys the History (``val_`` prefixed).
 
-    As in Keras, "accuracy" under ``binary_cross_entropy`` is binary accuracy (each output
-    its own yes/no), not the argmax over outputs."""
+    As in Keras, "accuracy" under a loss of probability targets (``binary_cross_entropy``)
+    is binary accuracy (each output its own yes/no), not the argmax over outputs."""
     name = _ALIASES.get(metric, metric)
     if name not in METRICS:
         raise ValueError(f"metrics: expected names from {', '.join(METRICS)}; got {metric!r}")
-    if name == "accuracy" and loss_name == "binary_cross_entropy":
+    if name == "accuracy" and getattr(loss, "targets", None) == "probabilities":
         return name, binary_accuracy
     return name, METRICS[name]

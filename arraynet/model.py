@@ -148,7 +148,7 @@ class Sequential:
         if precision is not None:
             check_choice(precision, "precision", tuple(PRECISIONS))
         loss = losses.get(loss)
-        chosen_metrics = [get_metric(m, loss.name) for m in metrics]
+        chosen_metrics = [get_metric(m, loss) for m in metrics]
         network = Network(self.layers, loss)
         optimizer = optimizers.get(optimizer)  # everything checked before the model changes
         if precision is not None:
