@@ -392,7 +392,10 @@ class Sequential:
         source = streaming.chunked(X, y, chunk_rows)
         if source is None:
             X, Y = self._data(backend, X, y)
-            X, Y, validation = self._validation(backend, X, Y, validation_data, split)
+            if validation_data is not None:
+                validation = self._validation_data(backend, validation_data, X.shape[1])
+            else:
+                X, Y, validation = _hold_out(X, Y, split)
             self._build_for(X.shape[1])
             return streaming.InMemory(X, Y, validation)
         if split:
@@ -400,17 +403,22 @@ class Sequential:
                 f"validation_split: expected 0 when streaming chunks (pass validation_data); "
                 f"got {split}"
             )
+        width = self._check_chunks(source, backend.dtype)
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_data(backend, validation_data, width)
+        self._build_for(width)
+        return streaming.Stream(source, lambda Xc, yc: self._chunk(backend, Xc, yc), validation)
+
+    def _check_chunks(self, source, dtype: str) -> int:
+        """Every chunk checked (one pass, on the host) before training: their common width."""
         width = None
-        for X_chunk, y_chunk in source.chunks():  # every chunk checked before training
-            width = self._data(numpy_backend(backend.dtype), X_chunk, y_chunk, width)[0].shape[1]
+        for X_chunk, y_chunk in source.chunks():
+            width = self._data(numpy_backend(dtype), X_chunk, y_chunk, width)[0].shape[1]
         if width is None:  # no chunk at all: a file of 0 rows
             shape = tuple(source.X.shape)
             raise ValueError(f"X: expected at least 1 row and 1 feature; got shape {shape}")
-        validation = None
-        if validation_data is not None:
-            validation = self._validation(backend, None, None, validation_data, 0.0, width)[2]
-        self._build_for(width)
-        return streaming.Stream(source, lambda Xc, yc: self._chunk(backend, Xc, yc), validation)
+        return width
 
     def _build_for(self, input_dim: int) -> None:
         """Draw the initial weights for ``input_dim`` features if the model has none yet."""
@@ -422,27 +430,14 @@ class Sequential:
         with backend.copy_stream():
             return self._data(backend, X, y)
 
-    def _validation(self, backend, X, Y, validation_data, split, width=None):
-        """``(X, Y, (X_val, Y_val) or None)``: ``validation_data`` checked against the training
-        width (``X``'s, else ``width``), or the last rows of ``X`` held out by ``split``."""
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError(
-                    f"validation_data: expected a pair (X_val, y_val); got {validation_data!r}"
-                )
-            width = width if X is None else X.shape[1]
-            names = ("validation_data[0]", "validation_data[1]")
-            return (X, Y, self._data(backend, *validation_data, width=width, names=names))
-        if not split:
-            return X, Y, None
-        n = X.shape[0]
-        cut = math.floor(n * (1.0 - split))  # Keras' rows for training
-        if cut < 1 or cut == n:
+    def _validation_data(self, backend, validation_data, width: int):
+        """``validation_data`` as ``(X_val, Y_val)`` on ``backend``, X_val ``width`` wide."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError(
-                f"validation_split: expected a share leaving rows on both sides of {n} rows; "
-                f"got {split}"
+                f"validation_data: expected a pair (X_val, y_val); got {validation_data!r}"
             )
-        return X[:cut, ...], Y[:cut, ...], (X[cut:, ...], Y[cut:, ...])
+        names = ("validation_data[0]", "validation_data[1]")
+        return self._data(backend, *validation_data, width=width, names=names)
 
     def _draws(self, backend: Backend, rng, rows: int, epochs: int, shuffle: bool):
         """Each epoch's row order, then its dropout masks, drawn on the host in that order
@@ -608,6 +603,21 @@ class Sequential:
         if self.input_dim is not None:
             total = sum(math.prod(shape) for shape in self._shapes())
             print_fn(f"  total params: {total:,}")
+
+
+def _hold_out(X, Y, split: float):
+    """``(X, Y, (X_val, Y_val) or None)``: the last rows held out for validation, as Keras
+    does (training on the first ``floor(n * (1 - split))``)."""
+    if not split:
+        return X, Y, None
+    n = X.shape[0]
+    cut = math.floor(n * (1.0 - split))
+    if cut < 1 or cut == n:
+        raise ValueError(
+            f"validation_split: expected a share leaving rows on both sides of {n} rows; "
+            f"got {split}"
+        )
+    return X[:cut, ...], Y[:cut, ...], (X[cut:, ...], Y[cut:, ...])
 
 
 def _move(backend: Backend, array):
