@@ -125,7 +125,10 @@ def out_of_memory(err: BaseException) -> bool:
         return True
     if type(err).__name__ == "OutOfMemoryError":  # cupy's and torch's
         return True
-    return type(err).__name__.endswith("RuntimeError") and "RESOURCE_EXHAUSTED" in str(err)
+    text = str(err)  # JAX's RESOURCE_EXHAUSTED; torch's CPU allocator raises a RuntimeError
+    return type(err).__name__.endswith("RuntimeError") and (
+        "RESOURCE_EXHAUSTED" in text or "DefaultCPUAllocator: can't allocate memory" in text
+    )
 
 
 _ALLOCATOR = {"tuned": False}

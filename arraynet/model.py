@@ -256,7 +256,8 @@ class Sequential:
         check_support(self.precision, backend)
         self.optimizer.check_dtype(backend.xp, backend.float_dtype)
         feed = self._feed(backend, X, y, chunk_rows, validation_data, validation_split)
-        feed.batch_size = data.batch_size_for(mode, feed.smallest, batch_size)
+        feed.batch_size = data.batch_size_for(mode, feed.largest, batch_size)  # a chunk
+        # smaller than the batch trains as one partial batch; "full": one update per chunk
         self._check_memory(backend, feed)
         if backend.on_host:
             reuse_freed_host_memory()

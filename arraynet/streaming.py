@@ -34,7 +34,7 @@ class InMemory:
 
     def __init__(self, X, Y, validation):
         self.X, self.Y, self.validation = X, Y, validation
-        self.rows = self.smallest = self.device_rows = X.shape[0]
+        self.rows = self.largest = self.device_rows = X.shape[0]
 
     def train(self, model, backend, run, rng, count, shuffle):
         orders, masks = model._draws(backend, rng, self.rows, count, shuffle)
@@ -63,7 +63,7 @@ class Chunks:
         if self.pairs is not None:
             return self.pairs[i]
         a, b = self.bounds[i]
-        return _host(self.X[a:b]), _host(self.y[a:b])  # one chunk read into memory
+        return _host(self.X[a:b, ...]), _host(self.y[a:b, ...])  # one chunk read into memory
 
     def chunks(self):
         return (self[i] for i in range(len(self)))
@@ -87,7 +87,7 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
     if chunk_rows is None:
         chunk_rows = max(1, CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize))
     chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
-    rows = len(y) if hasattr(y, "__len__") else None
+    rows = y.shape[0] if getattr(y, "shape", ()) else len(y) if hasattr(y, "__len__") else None
     if rows != X.shape[0]:
         got = f"{rows} rows" if rows is not None else f"{type(y).__name__} {y!r}"
         raise ValueError(f"y: expected {X.shape[0]} rows, as in X; got {got}")
@@ -114,7 +114,7 @@ class Stream:
             if source.pairs
             else [b - a for a, b in source.bounds]
         )
-        self.rows, self.smallest = sum(sizes), min(sizes)
+        self.rows, self.largest = sum(sizes), max(sizes)
         self.device_rows = 2 * max(sizes)  # the chunk training and the next one arriving
 
     def train(self, model, backend, run, rng, count, shuffle):

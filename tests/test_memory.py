@@ -176,3 +176,14 @@ def test_the_users_malloc_settings_stand():
     untuned, again, tuned = _allocator_probe("call", MALLOC_TRIM_THRESHOLD_="131072")
     assert not tuned
     assert again * 2 > untuned >= 5 * 16, (again, untuned)
+
+
+def test_torch_cpu_allocator_failure_is_out_of_memory():
+    from arraynet.backend import out_of_memory
+
+    err = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] . DefaultCPUAllocator: can't "
+        "allocate memory: you tried to allocate 32000000000 bytes."
+    )
+    assert out_of_memory(err)
+    assert not out_of_memory(RuntimeError("shape mismatch"))

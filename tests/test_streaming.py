@@ -245,3 +245,52 @@ def test_host_backends_copy_chunks_in_place(backend):
     with an.use(backend) as chosen, chosen.copy_stream():
         X_dev = chosen.asarray(X[:3])
     np.testing.assert_array_equal(an.backend.to_numpy(X_dev), X[:3].astype(np.float32))
+
+
+class _BatchSizes(an.callbacks.Callback):
+    def __init__(self):
+        self.sizes = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.sizes.append(logs["size"])
+
+
+@pytest.mark.parametrize(
+    ("mode", "rows", "expected"),
+    [("full", 2700, [1000, 1000, 700]), ("minibatch", 2001, [100] * 20 + [1])],
+)
+def test_a_short_last_chunk_does_not_shrink_the_batches(mode, rows, expected):
+    """A short chunk trains as one partial batch; "full" is one update per chunk (the
+    smallest chunk used to set every batch: 2001 updates of 1 row instead of 21)."""
+    rng = np.random.default_rng(0)
+    X_big, y_big = rng.standard_normal((rows, 4)), rng.integers(0, 3, rows)
+    model = an.Sequential([an.layers.Dense(3)], seed=0)
+    model.compile("softmax_cross_entropy", "sgd")
+    sizes = _BatchSizes()
+    history = model.fit(
+        X_big,
+        y_big,
+        mode=mode,
+        batch_size=100,
+        chunk_rows=1000,
+        shuffle=False,
+        verbose=0,
+        callbacks=[sizes],
+    )
+    assert sizes.sizes == expected
+    assert history.params["batch_size"] == expected[0]
+
+
+def test_array_api_strict_arrays_stream_in_chunks():
+    xs = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(1)
+    X_host, y_host = rng.standard_normal((300, 4)), rng.integers(0, 3, 300)
+    weights = []
+    for X_in, y_in in ((X_host, y_host), (xs.asarray(X_host), xs.asarray(y_host))):
+        with an.use("array_api_strict", dtype="float64"):
+            model = an.Sequential([an.layers.Dense(3)], seed=0)
+            model.compile("softmax_cross_entropy", "sgd")
+            model.fit(X_in, y_in, chunk_rows=100, shuffle=False, verbose=0)
+            weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
