@@ -12,7 +12,8 @@ everywhere, and come shuffled with balanced classes (counts differ by at most on
 labels (int64; int32 on JAX without x64) or, for ``make_teacher``, floats. They are built
 ``chunk_rows`` rows at a time (default: about 2**22 values of X per chunk), each chunk written
 into the result on the device (in place; JAX, whose arrays are immutable, concatenates the
-chunks with ``xp.concat``), so the host never holds more than one chunk. Labels are drawn
+chunks with ``xp.concat``: about twice the data at the peak), so the host never holds more
+than one chunk. Labels are drawn
 independently per row (each class equally likely). The seed rule:
 
 - ``device_rng=False``: the draws are made on the host, so **one seed gives the same data on
