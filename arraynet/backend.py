@@ -96,10 +96,9 @@ class Backend:
     def quiet_overflow(self):
         """Around training: NumPy's overflow and invalid-value warnings are not printed, since
         ``fit`` reports a NaN or infinite loss or weight itself (``DivergenceError``), and
-        float16 loss scaling overflows on purpose. Other backends do not warn."""
-        if self.name == "numpy":
-            return np.errstate(over="ignore", invalid="ignore", divide="ignore")
-        return contextlib.nullcontext()
+        float16 loss scaling overflows on purpose. NumPy's state covers array-api-strict,
+        which computes through NumPy, and changes nothing for the other libraries."""
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 _COPY_STREAMS: dict = {}  # CuPy device id -> the stream streamed chunks are copied on
@@ -172,6 +171,12 @@ def library_of(a) -> str | None:
         "torch": "torch",
         "array_api_strict": "array_api_strict",
     }.get(module)
+
+
+def host_array(a) -> np.ndarray:
+    """A plain NumPy array of ``a``: NumPy's own (memory-mapped ones, ``np.matrix``) as a
+    view, any other library's array, list or scalar copied (``to_numpy``)."""
+    return np.asarray(a) if isinstance(a, np.ndarray) else to_numpy(a)
 
 
 def to_numpy(a) -> np.ndarray:

@@ -114,7 +114,7 @@ class ProgressBar(Callback):
         self.bar = None
 
     def on_train_begin(self, logs=None):
-        params = self.model.history.params
+        params = self.params
         if not self.want_bar:
             return
         try:
@@ -134,7 +134,7 @@ class ProgressBar(Callback):
         text = " - ".join(f"{key}: {_short(value)}" for key, value in (logs or {}).items())
         if self.bar is None:
             print(
-                f"Epoch {epoch + 1}/{self.model.history.params['epochs']} - {text}",
+                f"Epoch {epoch + 1}/{self.params['epochs']} - {text}",
                 file=self.file or sys.stdout,
             )
             return

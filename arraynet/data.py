@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from .backend import Backend, library_of, to_numpy
+from .backend import Backend, host_array, library_of
 from .validation import check_choice, check_count, check_numeric
 
 MODES = ("full", "minibatch", "stochastic")
@@ -35,7 +35,7 @@ def to_host(a, argument: str) -> np.ndarray:
             )
         a = a.data
     try:
-        host = np.asarray(a) if isinstance(a, np.ndarray) else to_numpy(a)  # np.matrix too
+        host = host_array(a)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{argument}: expected a rectangular array of numbers; got {err}") from err
     return check_numeric(host, argument)

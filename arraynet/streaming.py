@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import host_array, to_numpy
 from .validation import check_count
 
 CHUNK_BYTES = 1 << 26  # the default chunk of a memory-mapped X: about 64 MiB
@@ -63,7 +63,7 @@ class Chunks:
         if self.pairs is not None:
             return self.pairs[i]
         a, b = self.bounds[i]
-        return _host(self.X[a:b, ...]), _host(self.y[a:b, ...])  # one chunk read into memory
+        return host_array(self.X[a:b, ...]), host_array(self.y[a:b, ...])  # one chunk
 
     def chunks(self):
         return (self[i] for i in range(len(self)))
@@ -94,11 +94,6 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
     return Chunks(X=X, y=y, chunk_rows=chunk_rows)
 
 
-def _host(a):
-    """A chunk as a host array (memory-mapped rows read in; any backend's array copied)."""
-    return np.asarray(a) if isinstance(a, np.ndarray) else to_numpy(a)
-
-
 def _is_pair(item) -> bool:
     return isinstance(item, (tuple, list)) and len(item) == 2 and hasattr(item[0], "__len__")
 
@@ -115,7 +110,7 @@ class Stream:
             else [b - a for a, b in source.bounds]
         )
         self.rows, self.largest = sum(sizes), max(sizes)
-        self.device_rows = 2 * max(sizes)  # the chunk training and the next one arriving
+        self.device_rows = 2 * self.largest  # the chunk training and the next one arriving
 
     def train(self, model, backend, run, rng, count, shuffle):
         order = rng.permutation(len(self.source)) if shuffle else np.arange(len(self.source))

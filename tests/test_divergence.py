@@ -49,8 +49,11 @@ def test_finite_weights_whose_sum_overflows_are_not_divergence(backend):
         np.testing.assert_array_equal(model.get_weights()[0], np.float32([[3e38], [3e38]]))
 
 
-def test_divergence_raises_without_numpy_warnings(recwarn):
-    with an.use("numpy"):
+@pytest.mark.parametrize("library", ["numpy", "array_api_strict"])  # both compute in NumPy
+def test_divergence_raises_without_numpy_warnings(recwarn, library):
+    if library not in an.available_backends():
+        pytest.skip(f"{library} is not available here")
+    with an.use(library):
         model = an.Sequential([an.layers.Dense(8, activation="relu"), an.layers.Dense(1)], seed=0)
         model.compile(optimizer=an.optimizers.SGD(lr=1e20))
         X = np.random.default_rng(0).normal(size=(64, 4))
