@@ -17,9 +17,9 @@ from . import (
 from .backend import DeviceMemoryError, available_backends, current_backend, use
 from .callbacks import History
 from .gradcheck import GradcheckReport, gradcheck
-from .io import ModelFileError, load, save
-from .model import Sequential
-from .training import DivergenceError
+from .io import ModelFileError
+from .models import Model, Sequential, load, save
+from .train import DivergenceError
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ __all__ = [
     "DivergenceError",
     "GradcheckReport",
     "History",
+    "Model",
     "ModelFileError",
     "Sequential",
     "activations",

@@ -27,6 +27,7 @@ class Callback:
     model = None
     params: dict = {}  # fit's epochs, initial_epoch, mode, batch_size, samples
     timely = True
+    stops_on_nan = False  # training stops, without raising, at a NaN loss or weight
 
     def set_model(self, model) -> None:
         self.model = model
@@ -58,6 +59,10 @@ class CallbackList:
     @property
     def timely(self) -> bool:
         return any(callback.timely for callback in self.callbacks)
+
+    @property
+    def stops_on_nan(self) -> bool:
+        return any(callback.stops_on_nan for callback in self.callbacks)
 
     @property
     def wants_batches(self) -> bool:
@@ -222,6 +227,8 @@ class EarlyStopping(_Monitor):
 
 class TerminateOnNaN(Callback):
     """Stop training as soon as an epoch's loss is NaN or infinite."""
+
+    stops_on_nan = True
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")

@@ -9,11 +9,12 @@ backend, and reports for each array the norm-relative error
     print(report)          # one row per array
     assert report.passed   # max error < tol
 
-A compiled :class:`~arraynet.Sequential` is checked on its compiled loss (regularizers
-included, dropout off, as ``model.gradients``), at its weights, which it leaves untouched. A
-single ``Dense`` or ``Dropout`` layer is checked through its own ``forward``/``backward`` on
+A compiled model is checked on its compiled loss (regularizers included, dropout off, as
+``model.gradients``), at its weights, which it leaves untouched. A single layer (any
+:class:`~arraynet.layers.Layer`) is checked through its own ``forward``/``backward`` on
 ``L = ½‖layer(X) − y‖² / rows``, parameters and input ``X`` alike; its parameters come from
-its initializers and ``numpy.random.default_rng(seed)``, as does a Dropout layer's mask.
+its initializers and ``numpy.random.default_rng(seed)``, as does its noise (a Dropout
+mask).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import numpy as np
 
 from . import data, losses
 from .backend import current_backend, to_numpy, use
-from .layers import Dense, Dropout
-from .model import Sequential
-from .precision import full_precision
+from .layers import Context, Layer
+from .models import Model
+from .network import Network
 from .validation import check_count, check_positive
 
 __all__ = ["GradcheckReport", "gradcheck"]
@@ -71,21 +72,20 @@ class GradcheckReport:
 def gradcheck(target, X, y, eps: float = 1e-6, tol: float = 1e-7, *, weights=None, seed=0):
     """Check ``target``'s backprop against central differences; returns a :class:`GradcheckReport`.
 
-    ``target``: a compiled ``Sequential`` (with weights) or a ``Dense``/``Dropout`` layer.
+    ``target``: a compiled model (with weights) or a layer.
     ``weights``: the point to check at, in ``get_weights()`` order (default: the model's
     weights, or a layer's initial parameters drawn from ``seed``). Runs in float64 on the
     selected backend; the selection is restored afterwards.
     """
     eps, tol = check_positive(eps, "eps"), check_positive(tol, "tol")
     check_count(seed, "seed")
-    if isinstance(target, Sequential):
+    if isinstance(target, Model):
         check = _model_check(target, weights)
-    elif isinstance(target, (Dense, Dropout)):
+    elif isinstance(target, Layer):
         check = _layer_check(target, weights, seed)
     else:
         raise TypeError(
-            "target: expected a compiled Sequential or a Dense/Dropout layer; "
-            f"got {type(target).__name__}"
+            f"target: expected a compiled model or a layer; got {type(target).__name__}"
         )
     with _float64(current_backend()) as backend:
         names, points, loss, grads = check(backend, X, y)
@@ -128,64 +128,75 @@ def _host(weights, argument="weights"):
     return [data.to_host(w, f"{argument}[{i}]").astype(np.float64) for i, w in enumerate(weights)]
 
 
-def _model_check(model: Sequential, weights):
+def _model_check(model: Model, weights):
     if model.optimizer is None or model.network.loss is None:
         raise ValueError("target: expected a compiled model; call compile(loss=...) first")
-    model._check_trainable()  # a step activation has no derivative to check
-    if weights is None and model.input_dim is None:
+    model.check_trainable()  # a step activation has no derivative to check
+    if weights is None and model.input_shape is None:
         raise ValueError("target: the model has no weights yet; give input_dim, fit or set_weights")
     if weights is None:
         weights = model.get_weights()
     points = _host(weights)
-    shapes = model._shapes()
+    shapes = model.weight_shapes()
     if [p.shape for p in points] != shapes:
         raise ValueError(f"weights: expected shapes {shapes}; got {[p.shape for p in points]}")
+    graph = model.graph
     names = [
-        f"{i}.{kind}"
-        for i, layer in enumerate(model.layers)
-        for kind in ("W", "b")[: layer.param_count]
+        f"{i}.{param.short}"
+        for i, (params, _) in enumerate(graph.specs(model.input_shape))
+        for param in params
     ]
-    network = full_precision(model.network)  # a mixed-precision model's math, in float64
+    network = Network(graph, model.network.loss)  # a mixed-precision model's math, in float64
 
     def check(backend, X, y):
-        Xb = data.inputs(backend, X, model.input_dim)
-        Yb = data.targets(backend, y, Xb.shape[0], model._dims()[-1], network.loss)
+        Xb = data.inputs(backend, X, model.input_shape)
+        Yb = data.targets(
+            backend, y, Xb.shape[0], model.output_shape_for(model.input_shape), network.loss
+        )
 
         def loss(ps):
-            return network.loss_value(backend.xp, [backend.asarray(p) for p in ps], Xb, Yb)[0]
+            weights = [backend.asarray(p) for p in _merged(graph, points, ps)]
+            return network.loss_value(backend.xp, weights, Xb, Yb)[0]
 
         params = tuple(backend.asarray(p) for p in points)
-        grads = network.loss_and_grads(backend.xp, params, Xb, Yb)[1]
-        return names, points, loss, grads
+        grads = network.loss_and_grads(backend.xp, params, Xb, Yb, training=False)[1]
+        return names, graph.trainable(points), loss, grads
 
     return check
 
 
+def _merged(graph, points, trainable):
+    """The flat weights with the trainable ones replaced by ``trainable``."""
+    if not graph.has_state:
+        return trainable
+    merged, given = list(points), iter(trainable)
+    for i in graph.trainable_index:
+        merged[i] = next(given)
+    return merged
+
+
 def _layer_check(layer, weights, seed):
-    activation = getattr(layer, "activation", None)
-    if activation is not None and not activation.trainable:
-        raise ValueError(
-            f"target: the layer's activation {activation.name!r} has no derivative; "
-            "expected a trainable activation"
-        )
+    layer.check_differentiable(0)
 
     def check(backend, X, y):
         xp = backend.xp
         host_X = data.to_host(X, "X")
         data.inputs(backend, host_X, None)  # shape and value checks, naming X
-        rows, dim = host_X.shape
+        rows, shape = host_X.shape[0], host_X.shape[1:]
         rng = np.random.default_rng(seed)
-        params = _host(layer.init(rng, dim) if weights is None else weights)
-        shapes = layer.param_shapes(dim)
+        specs = layer.params(shape)
+        initial = [spec.initializer(rng, spec.shape) for spec in specs]
+        params = _host(initial if weights is None else weights)
+        shapes = [spec.shape for spec in specs]
         if [p.shape for p in params] != shapes:
             raise ValueError(f"weights: expected shapes {shapes}; got {[p.shape for p in params]}")
-        mask = layer.mask(rng, rows, dim) if isinstance(layer, Dropout) else None
-        mask = None if mask is None else backend.asarray(mask)
-        Yb = data.targets(backend, y, rows, layer.output_dim(dim), losses.get("squared_error"))
+        noise = backend.asarray(layer.noise(rng, rows, shape)) if layer.draws_noise else None
+        ctx = Context(training=True, noise=noise, need_dX=True)
+        Yb = data.targets(backend, y, rows, layer.output_shape(shape), losses.get("squared_error"))
 
         def forward(ps):
             *ws, Xp = [backend.asarray(p) for p in ps]
-            return layer.forward(xp, tuple(ws), Xp, mask)
+            return layer.forward(xp, tuple(ws), Xp, ctx)
 
         def loss(ps):
             D = forward(ps)[0] - Yb
@@ -193,10 +204,9 @@ def _layer_check(layer, weights, seed):
 
         points = [*params, host_X.astype(np.float64)]
         Y, cache = forward(points)
-        dX, grads = layer.backward(
-            xp, tuple(backend.asarray(p) for p in params), cache, (Y - Yb) / rows, need_dX=True
-        )
-        names = [*("W", "b")[: len(params)], "X"]
+        ws = tuple(backend.asarray(p) for p in params)
+        dX, grads = layer.backward(xp, ws, cache, (Y - Yb) / rows, ctx)
+        names = [*(spec.short for spec in specs), "X"]
         return names, points, loss, [*grads, dX]
 
     return check

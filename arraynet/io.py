@@ -1,4 +1,6 @@
-"""Saving and loading models: one zip archive in a documented format, never pickle.
+"""Model files: a model's state dict to and from one zip archive in a documented format,
+never pickle. (``arraynet.save``/``arraynet.load`` turn models into state dicts and back;
+this module knows no model class.)
 
 Format "arraynet", version 1
 ============================
@@ -13,16 +15,17 @@ written in this order:
     ``format`` and any ``format_version`` it does not know; ``arraynet_version`` (the
     writer's) is informative.
 ``config.json``
-    :meth:`Sequential.get_state` without its arrays, an object with exactly the keys
-    ``config`` (:meth:`Sequential.get_config`: ``layers``, ``input_dim``, ``seed``, ``loss``,
-    ``optimizer``, ``metrics``, ``precision``: null, "mixed_bfloat16" or "mixed_float16"),
+    the model's state (``arraynet.models.state.get_state``) without its arrays, an object
+    with exactly the keys ``config`` (``layers``, ``input_dim``, ``seed``, ``loss``,
+    ``optimizer``, ``metrics``, ``precision``: null, "mixed_bfloat16" or "mixed_float16";
+    ``input_shape`` too, a list, where the inputs are not 1-D and ``input_dim`` is null),
     ``epoch`` (epochs trained so far, an integer >= 0),
     ``has_optimizer_state`` (a boolean) and ``rng_state`` (NumPy's
     ``Generator.bit_generator.state`` of the shuffle/dropout generator, a PCG64 state whose
     ``state`` and ``inc`` are 128-bit integers written as plain JSON integers: parse them as
     big integers).
 ``weights.npz``
-    the weights in :meth:`Sequential.get_weights` order, as members ``w0.npy``, ``w1.npy``,
+    the weights in ``get_weights()`` order, as members ``w0.npy``, ``w1.npy``,
     ... (``W1, b1, W2, b2, ...``; each W of shape (inputs, units)).
 ``optimizer.npz``
     the optimizer state (see :mod:`arraynet.optimizers`), members ``s0.npy``, ``s1.npy``,
@@ -62,8 +65,6 @@ from io import BytesIO
 
 import numpy as np
 
-from .model import Sequential
-
 FORMAT, VERSION = "arraynet", 1
 MEMBERS = ("manifest.json", "config.json", "weights.npz", "optimizer.npz")
 _STATE_KEYS = ("config", "epoch", "has_optimizer_state", "rng_state")
@@ -71,7 +72,7 @@ _TAG = b"arraynet-sha256:"
 _TRAILER = len(_TAG) + 64
 _WRITING: set[str] = set()  # temp files this process is writing now
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "load", "save"]
+__all__ = ["FORMAT", "VERSION", "ModelFileError", "file_errors", "read_state", "write_state"]
 
 
 class ModelFileError(ValueError):
@@ -81,8 +82,9 @@ class ModelFileError(ValueError):
 # -- save -----------------------------------------------------------------------------------
 
 
-def save(model: Sequential, path) -> None:
-    """Write ``model`` (architecture, weights, optimizer state, epoch, generator) to ``path``.
+def write_state(state: dict, path) -> None:
+    """Write a model's ``state`` (config, weights, optimizer state, epoch, generator) to
+    ``path``.
 
     Atomic: the file at ``path`` is either the previous one, byte for byte, or the new one.
     A symlink at ``path`` is followed.
@@ -91,7 +93,7 @@ def save(model: Sequential, path) -> None:
     path = os.path.realpath(given)
     if not given or os.path.isdir(path):
         raise ValueError(f"path: expected a file path; got {given!r}, a directory")
-    data = _archive(model.get_state())
+    data = _archive(state)
     folder, name = os.path.split(path)
     _remove_stale(folder, name)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -209,22 +211,22 @@ def _fsync_dir(folder: str) -> None:
 # -- load -----------------------------------------------------------------------------------
 
 
-def load(path) -> Sequential:
-    """The model saved at ``path`` by :func:`save`, verified in full.
+def read_state(path) -> dict:
+    """The model state saved at ``path`` by :func:`write_state`, verified in full.
 
     Raises :class:`ModelFileError`, naming the path and the problem, for any file that is
     missing, unreadable, damaged or not in a format version read here.
     """
     path = os.fsdecode(path)
-    with _step(path, "cannot read the file"), open(path, "rb") as f:
+    with file_errors(path, "cannot read the file"), open(path, "rb") as f:
         data = f.read()
-    with _step(path, "not a zip archive, or a damaged one"):
+    with file_errors(path, "not a zip archive, or a damaged one"):
         archive = zipfile.ZipFile(BytesIO(data))
     names = archive.namelist()
     if sorted(names) != sorted(MEMBERS):
         found = ", ".join(names) or "none"
         _fail(path, f"expected the members {', '.join(MEMBERS)}; found {found}")
-    with _step(path, "manifest.json"):
+    with file_errors(path, "manifest.json"):
         manifest = _from_json(archive.read("manifest.json"))
     _check_manifest(path, manifest)
     body, trailer = data[:-_TRAILER], data[-_TRAILER:]
@@ -232,26 +234,21 @@ def load(path) -> Sequential:
         _fail(path, "the archive checksum does not match: the file is damaged")
     blobs = {}
     for name in MEMBERS[1:]:
-        with _step(path, name):
+        with file_errors(path, name):
             blobs[name] = archive.read(name)
         if _sha256(blobs[name]) != manifest["sha256"][name]:
             _fail(path, f"{name}: the sha256 does not match the manifest's: the file is damaged")
-    with _step(path, "config.json"):
+    with file_errors(path, "config.json"):
         state = _check_state(_from_json(blobs["config.json"]))
-    with _step(path, "weights.npz"):
+    with file_errors(path, "weights.npz"):
         weights = _read_npz(blobs["weights.npz"], "w", "f")
-    with _step(path, "optimizer.npz"):
+    with file_errors(path, "optimizer.npz"):
         optimizer_state = _read_npz(blobs["optimizer.npz"], "s", "iu")
-    with _step(path, "inconsistent model state"):
-        model = Sequential.from_state(
-            {**state, "weights": weights, "optimizer_state": optimizer_state}
-        )
-        _check_optimizer_state(model, weights, optimizer_state, state["has_optimizer_state"])
-    return model
+    return {**state, "weights": weights, "optimizer_state": optimizer_state}
 
 
 @contextlib.contextmanager
-def _step(path: str, what: str):
+def file_errors(path: str, what: str):
     """Turn any error inside into a :class:`ModelFileError` about ``path``."""
     try:
         yield
@@ -312,16 +309,3 @@ def _read_npz(blob: bytes, prefix: str, first_kinds: str) -> list[np.ndarray]:
         if array.dtype.kind not in kinds:
             raise ValueError(f"{prefix}{i}: expected a {kinds!r}-kind dtype; got {array.dtype}")
     return arrays
-
-
-def _check_optimizer_state(model: Sequential, weights, state, has_state: bool) -> None:
-    if not has_state:
-        if state:
-            raise ValueError("optimizer.npz: expected no arrays (has_optimizer_state is false)")
-        return
-    expected = model.optimizer.state_shapes([w.shape for w in weights])
-    shapes = [s.shape for s in state]
-    if shapes != expected:
-        raise ValueError(
-            f"optimizer.npz: expected shapes {expected} for {model.optimizer!r}; got {shapes}"
-        )

@@ -8,6 +8,8 @@ division by a saturated derivative.
 
 from __future__ import annotations
 
+import math
+
 from .activations import Softmax, log_softmax
 
 
@@ -16,7 +18,7 @@ def _rows(P) -> int:
 
 
 def _size(P) -> int:
-    return P.shape[0] * P.shape[1]
+    return math.prod(P.shape)
 
 
 class Loss:

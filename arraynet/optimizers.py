@@ -169,10 +169,6 @@ class Optimizer:
         """The shapes of ``init``'s state for parameters of ``shapes``."""
         return [(), ()] + [shape for _ in self.slots for shape in shapes]
 
-    def loss_scale(self, state):
-        """The loss scale the step multiplies the output delta by (mixed float16), or None."""
-        return None
-
     def learning_rate(self, state):
         """The base learning rate array, ``state[1]``."""
         return state[1]

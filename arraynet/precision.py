@@ -1,69 +1,56 @@
-"""Mixed precision: forward and backward in float16 or bfloat16, float32 master weights.
+"""The dtype policy: mixed precision in float16 or bfloat16 around float32 master weights.
 
-``compile(precision="mixed_bfloat16" | "mixed_float16")``. The step casts the float32
-weights, inputs and dropout masks to the compute dtype, runs the layers there, takes the
-loss (and its first delta) in float32 from the output layer's Z and A, and casts the grads
-back to float32 for the optimizer, which updates the float32 master weights. float16 adds
-dynamic loss scaling (Keras' defaults): the output delta is multiplied by the scale, the
-grads divided by it; a step whose grads are not finite is skipped and halves the scale,
-and 2000 finite steps in a row double it. bfloat16 has float32's range and needs none.
+``compile(precision="mixed_bfloat16" | "mixed_float16")`` gives the network a
+:class:`Policy`: the forward and backward cast the float32 weights, inputs and noise to the
+compute dtype and run the layers there; the loss (and its first delta) is taken in float32
+from the output layer's pre-activation and output; the grads are cast back to float32 for
+the optimizer, which updates the float32 master weights. float16 adds dynamic loss scaling
+(Keras' defaults), kept in the optimizer state by :class:`DynamicLossScale`: the output
+delta is multiplied by the scale, the grads divided by it; a step whose grads are not
+finite is skipped and halves the scale, and 2000 finite steps in a row double it.
+bfloat16 has float32's range and needs none.
 """
 
 from __future__ import annotations
 
+from .ops import all_finite, keep_where
 from .optimizers import Optimizer
-from .training import all_finite, keep_where
 
 PRECISIONS = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
 
-class MixedPrecision:
-    """A network whose layers compute in ``compute`` (a dtype name) around float32."""
+class Policy:
+    """``precision`` None (the weights' dtype throughout) or a key of ``PRECISIONS``."""
 
-    def __init__(self, network, compute: str):
-        self.network, self.compute = network, compute
-        self.loss, self.layers, self.dropouts = network.loss, network.layers, network.dropouts
+    def __init__(self, precision: str | None = None):
+        self.precision = precision
+        self.compute = PRECISIONS.get(precision)
+        self.scales_loss = precision == "mixed_float16"
 
-    def _low(self, xp, arrays):
+    def low(self, xp, arrays) -> tuple:
+        """``arrays`` in the compute dtype."""
         low = getattr(xp, self.compute)
         return tuple(xp.astype(a, low) for a in arrays)
 
-    def _high(self, xp, arrays, like):
+    def high(self, xp, arrays, like) -> tuple:
+        """``arrays`` back in the dtype of ``like`` (float32)."""
         return tuple(xp.astype(a, like.dtype) for a in arrays)
 
-    def forward(self, xp, params, X, masks=None):
-        masks = None if masks is None else self._low(xp, masks)
-        P, caches = self.network.forward(xp, self._low(xp, params), self._low(xp, (X,))[0], masks)
-        return self._high(xp, (P,), X)[0], caches
+    def loss_scale(self, opt_state):
+        """The loss scale in ``opt_state`` (mixed float16), or None."""
+        return opt_state[-2] if self.scales_loss else None
 
-    def predict(self, xp, params, X):
-        return self.forward(xp, params, X)[0]
+    def optimizer(self, optimizer: Optimizer) -> Optimizer:
+        """``optimizer`` with the loss scale in its state where this policy needs one."""
+        return DynamicLossScale(optimizer) if self.scales_loss else optimizer
 
-    def _loss(self, xp, P, caches, Y):
-        """The loss in float32, from the output layer's cache cast up."""
-        last = caches[-1]
-        if isinstance(last, tuple):  # a dense layer's (X, Z, A); a dropout's is its mask
-            X_last, Z, A = last
-            last = (X_last, *self._high(xp, (Z, A), Y))
-        return self.network._loss(xp, P, [*caches[:-1], last], Y)
+    def on(self, backend) -> Policy:
+        """This policy, or full precision where ``backend``'s library lacks the 16-bit dtype
+        (a model trained elsewhere predicts with its float32 math: NumPy has no bfloat16)."""
+        return self if has_compute_dtype(self.precision, backend) else FULL
 
-    def loss_value(self, xp, params, X, Y):
-        P, caches = self.forward(xp, params, X)
-        value = self._loss(xp, P, caches, Y)[0]
-        return value + self.network._penalties(xp, params), P
 
-    def loss_and_grads(self, xp, params, X, Y, masks=None, scale=None):
-        low_params = self._low(xp, params)
-        P, caches = self.forward(xp, params, X, masks)
-        value, delta, at_Z = self._loss(xp, P, caches, Y)
-        if scale is not None:
-            delta = delta * scale
-        grads = self.network.backward(xp, low_params, caches, self._low(xp, (delta,))[0], at_Z)
-        grads = [self._high(xp, g, X) for g in grads]
-        if scale is not None:
-            grads = [tuple(g / scale for g in layer) for layer in grads]
-        value = value + self.network._penalties(xp, params, grads)
-        return value, tuple(g for layer in grads for g in layer), P
+FULL = Policy()
 
 
 class DynamicLossScale(Optimizer):
@@ -86,9 +73,6 @@ class DynamicLossScale(Optimizer):
     def state_shapes(self, shapes):
         return [*self.inner.state_shapes(shapes), (), ()]
 
-    def loss_scale(self, state):
-        return state[-2]
-
     def update(self, xp, params, grads, state):
         *inner, scale, good = state
         finite = all_finite(xp, grads)
@@ -109,11 +93,6 @@ class DynamicLossScale(Optimizer):
 
     def get_config(self) -> dict:
         return self.inner.get_config()
-
-
-def full_precision(network):
-    """The network ``MixedPrecision`` wraps, or ``network`` itself: the float32 math."""
-    return network.network if isinstance(network, MixedPrecision) else network
 
 
 def has_compute_dtype(precision, backend) -> bool:

@@ -1,23 +1,42 @@
 """The ``backend`` fixture: every test that takes it runs on each backend under test.
 
 ``ARRAYNET_BACKEND=jax pytest`` (what each nox session sets) runs one backend; without it,
-every backend available here runs. An asked-for backend that cannot run here is skipped,
-with the reason printed.
+every backend installed here runs, and one that cannot run here (no CUDA device for CuPy,
+say) is skipped, with the reason printed. An asked-for backend that cannot run is skipped too.
+
+Which tests exist depends only on what is installed, never on probing a device: pytest-xdist
+needs every worker to collect the same tests, and a device probe (``an.available_backends()``
+initialises CUDA, JAX's platforms...) can answer differently in two processes.
+
+``assert_printed`` checks a line a book example prints: its numbers to 1e-12 relative, not
+their digits (the 17th can differ between CPUs), its words exactly.
 """
 
+import importlib.util
+import math
 import os
+import re
 
 import pytest
 
 import arraynet as an
 from arraynet.backend import BACKENDS
 
+_MODULES = {"array_api_strict": "array_api_strict"}  # backend name -> module, where they differ
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(_MODULES.get(name, name)) is not None
+    except (ImportError, ValueError):
+        return False
+
 
 def _backends_under_test() -> list[str]:
     asked = os.environ.get("ARRAYNET_BACKEND")
     if asked:
         return [name.strip() for name in asked.split(",")]
-    return an.available_backends()
+    return [name for name in BACKENDS if _installed(name)]
 
 
 def _skip_reason(name: str) -> str | None:
@@ -44,3 +63,38 @@ def _restore_backend():
     """Each test starts and ends on NumPy float32, whatever it selected."""
     with an.use("numpy"):
         yield
+
+
+# -- printed numbers ---------------------------------------------------------------------------
+
+NUMBER = r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+PRINTED_REL = 1e-12
+
+
+def _printed_lines(out: str, expected: str, rel: float) -> tuple[bool, list[str]]:
+    """Whether ``out`` holds ``expected`` with each number within ``rel``, and the near misses
+    (the same words, other numbers)."""
+    words = re.split(NUMBER, expected)
+    wanted = [float(x) for x in re.findall(NUMBER, expected)]
+    pattern = "".join(
+        re.escape(word) + (f"({NUMBER})" if i < len(wanted) else "") for i, word in enumerate(words)
+    )
+    seen = []
+    for match in re.finditer(pattern, out):
+        got = [float(x) for x in match.groups()]
+        if all(math.isclose(g, w, rel_tol=rel, abs_tol=0.0) for g, w in zip(got, wanted)):
+            return True, []
+        seen.append(match.group(0))
+    return False, seen
+
+
+@pytest.fixture
+def assert_printed():
+    """``assert_printed(out, "Error: 8.3e-06 Prediction:-0.0028")`` asserts that ``out`` holds that
+    text, its words exactly and its numbers to 1e-12 relative."""
+
+    def check(out: str, expected: str, rel: float = PRINTED_REL) -> None:
+        found, seen = _printed_lines(out, expected, rel)
+        assert found, f"{expected!r} (numbers to rel {rel:g}) not printed; same words: {seen}"
+
+    return check

@@ -16,6 +16,10 @@ if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not 
 
 from benchmarks import main, peers, report  # noqa: E402
 
+# One pytest-xdist worker runs this module (``--dist loadgroup``), so the 40-second
+# ``quick_run`` below runs once, not once in each worker that draws one of its tests.
+pytestmark = pytest.mark.xdist_group("benchmarks")
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):

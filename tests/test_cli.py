@@ -91,10 +91,10 @@ def test_train_digits(capsys):
     assert "Epoch 2/2" in out and "10 classes" in out
 
 
-def test_demo_streetlights_prints_the_books_number(capsys):
+def test_demo_streetlights_prints_the_books_number(capsys, assert_printed):
     status, out, _ = run(capsys, "demo", "streetlights", "numpy")
     assert status == 0
-    assert "Error For All: 2.6561231104\n" in out
+    assert_printed(out, "Error For All: 2.6561231104\n")
 
 
 def test_demo_without_a_lesson_lists_them(capsys):

@@ -95,7 +95,7 @@ def test_torch_tensors_that_require_grad_are_detached():
         X_t = torch.tensor(X, dtype=torch.float32, requires_grad=True)
         y_t = torch.tensor(LABELS % 2, dtype=torch.float32, requires_grad=True)
         model.fit(X_t, y_t, epochs=2, verbose=0)
-        assert not any(p.requires_grad for p in model._params)
+        assert not any(p.requires_grad for p in model.variables.weights)
         streamed = _binary()
         streamed.fit(X_t, y_t, epochs=2, chunk_rows=4, verbose=0)
         plain = _binary()

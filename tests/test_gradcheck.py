@@ -29,7 +29,7 @@ def _kink_free(layers, weights, X, margin=1e-3) -> bool:
         if not isinstance(layer, Dense):
             continue
         Z = A @ weights[k] + (weights[k + 1] if layer.use_bias else 0)
-        k += layer.param_count
+        k += len(layer.params((A.shape[1],)))
         if layer.activation.name == "relu" and np.abs(Z).min() < margin:
             return False
         A = layer.activation.forward(np, Z)
@@ -90,7 +90,8 @@ def test_dense_layer_passes(backend, act, bias):
     layer = Dense(K, activation=act, use_bias=bias, kernel_initializer="glorot_normal")
     rng = np.random.default_rng(LAYERS.index((act, bias)))
     X, y = rng.normal(size=(N, D)), rng.normal(size=(N, K))
-    weights = layer.init(np.random.default_rng(0), D)
+    init_rng = np.random.default_rng(0)
+    weights = [p.initializer(init_rng, p.shape) for p in layer.params((D,))]
     if bias:
         weights[1] = rng.normal(0, 0.5, K)
     assert _kink_free([layer], weights, X)
@@ -127,13 +128,13 @@ def test_wrong_activation_derivative_fails(backend, monkeypatch):
 def test_wrong_linear_backward_fails(backend, monkeypatch):
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(N, D)), rng.normal(size=(N, K))
-    right = Dense.backward_linear
+    right = Dense.backward_from_preactivation
 
-    def off(self, xp, params, cache, dZ, need_dX=True):
-        dX, grads = right(self, xp, params, cache, dZ, need_dX)
+    def off(self, xp, params, cache, dZ, ctx):
+        dX, grads = right(self, xp, params, cache, dZ, ctx)
         return dX, (grads[0] + 1e-4 * grads[0][0, 0], *grads[1:])
 
-    monkeypatch.setattr(Dense, "backward_linear", off)
+    monkeypatch.setattr(Dense, "backward_from_preactivation", off)
     with an.use(backend, dtype="float64"):
         report = gradcheck(Dense(K, activation="tanh"), X, y)
     assert not report.passed and report.errors[0] > TOL and report.errors[1] < TOL

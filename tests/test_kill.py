@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import arraynet as an
-from arraynet.io import load, save
+from arraynet import load, save
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 

@@ -61,7 +61,7 @@ def test_a_backend_out_of_memory_error_becomes_one_device_memory_error(monkeypat
     def exhausted(*args):
         raise MemoryError("Unable to allocate 8.00 GiB")
 
-    monkeypatch.setattr(model, "_runner", lambda *a, **k: exhausted)
+    monkeypatch.setattr("arraynet.train.trainer.make_runner", lambda *a, **k: exhausted)
     with pytest.raises(an.DeviceMemoryError) as info:
         model.fit(X, Y, batch_size=2000, verbose=0)
     assert isinstance(info.value.__cause__, MemoryError) and info.value.batch_size == 2000

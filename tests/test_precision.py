@@ -60,9 +60,9 @@ def test_float16_overflow_skips_the_step_and_halves_the_scale(backend):
         model.fit(X, LABELS, mode="full", epochs=1, verbose=0)  # delta * 2**40 overflows
         for a, b in zip(model.get_weights(), before):
             np.testing.assert_array_equal(a, b)
-        assert float(to_numpy(model._opt_state[-2])) == 2.0**39
+        assert float(to_numpy(model.variables.opt_state[-2])) == 2.0**39
         model.fit(X, LABELS, mode="full", epochs=40, verbose=0)  # the scale comes down
-        assert float(to_numpy(model._opt_state[-2])) < 2.0**39
+        assert float(to_numpy(model.variables.opt_state[-2])) < 2.0**39
         assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
 
 
@@ -72,7 +72,7 @@ def test_the_scale_doubles_after_growth_interval_finite_steps(backend):
         model = _model("mixed_float16")
         model.optimizer = DynamicLossScale(model.optimizer.inner, initial=4.0, growth_interval=3)
         model.fit(X, LABELS, mode="full", epochs=7, verbose=0)
-        assert float(to_numpy(model._opt_state[-2])) == 16.0  # doubled after steps 3 and 6
+        assert float(to_numpy(model.variables.opt_state[-2])) == 16.0  # doubled after steps 3 and 6
 
 
 def test_unsupported_precisions_are_refused_before_training():

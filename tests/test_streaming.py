@@ -219,7 +219,7 @@ def test_cupy_chunks_are_copied_on_a_second_stream_the_compute_stream_waits_for(
     event recorded there after the copy, before anything uses the chunk."""
     import types
 
-    from arraynet import backend as backend_module
+    from arraynet.backend import base as backend_module
 
     log = []
     fake = types.SimpleNamespace(cuda=_FakeCuda(log))

@@ -214,7 +214,7 @@ def test_predict_is_not_affected_by_dropout(backend):
 
 @pytest.mark.parametrize("rate", [0.0, 0.2, 0.5, 0.8])
 def test_dropout_keep_rate_and_scaling(rate):
-    mask = Dropout(rate).mask(np.random.default_rng(0), 1000, 200)
+    mask = Dropout(rate).noise(np.random.default_rng(0), 1000, (200,))
     assert mask.shape == (1000, 200)
     kept = mask != 0
     np.testing.assert_allclose(mask[kept], 1 / (1 - rate), rtol=1e-15)

@@ -6,7 +6,7 @@ import pytest
 from reference import train_reference
 
 import arraynet as an
-from arraynet import backend as backend_module
+from arraynet.backend import torch_matmul as backend_module
 
 torch = pytest.importorskip("torch")
 

@@ -42,11 +42,11 @@ def test_a_jax_epoch_is_traced_code_with_no_transfers():
     """Under jit a float()/item() in the step would fail at trace time; the guard also forbids
     any host-to-device transfer once the epoch is compiled."""
     jax = pytest.importorskip("jax")
-    from arraynet.training import make_runner
+    from arraynet.train import make_runner
 
     with an.use("jax", dtype="float32") as be:
         model = _model()
-        params = model._on(be)
+        params = model.variables.on(be)
         run = make_runner(be, model.network, model.optimizer, [], batch_size=4)
         Xd, Yd = be.asarray(X), be.asarray(Y)
         orders = be.asarray(np.stack([np.arange(10)[::-1]] * 3), be.xp.int32)
@@ -98,7 +98,7 @@ def test_weights_follow_the_backend_between_calls(backend):
     rng_state = np.random.default_rng(1)
     rng_state.permutation(10), rng_state.permutation(10)  # the two epochs already run
     with an.use(backend, dtype="float64"):
-        split._rng = rng_state
+        split.rng = rng_state
         split.fit(X, Y, epochs=2, verbose=0)  # optimizer state travels too
     for a, b in zip(split.get_weights(), whole.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-12)

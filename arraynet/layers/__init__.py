@@ -1,17 +1,18 @@
 """Layers: each keeps its forward and hand-written backward side by side.
 
-A layer has ``param_count``, ``output_dim(input_dim)``, ``param_shapes``, ``init(rng, dim)``,
-``forward(xp, params, X, mask) -> (Y, cache)``, ``backward(xp, params, cache, dY, need_dX)
--> (dX, grads)``, ``penalty(xp, params)`` and ``get_config()``.
+Every layer implements the :class:`Layer` protocol (see ``layers/base.py``). Adding a layer
+is one new module and one entry in ``LAYERS``.
 """
 
+from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .dense import Dense
 from .dropout import Dropout
+from .reshape import Flatten, Reshape
 
-LAYERS = {"Dense": Dense, "Dropout": Dropout}
+LAYERS = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, Reshape)}
 
 
-def from_config(config: dict):
+def from_config(config: dict) -> Layer:
     """Rebuild a layer from its ``get_config()``."""
     config = dict(config)
     name = config.pop("class", None)
@@ -20,4 +21,15 @@ def from_config(config: dict):
     return LAYERS[name](**config)
 
 
-__all__ = ["Dense", "Dropout", "from_config"]
+__all__ = [
+    "INFERENCE",
+    "TRAINING",
+    "Context",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "Param",
+    "Reshape",
+    "from_config",
+]

@@ -1,13 +1,17 @@
-"""Dense layer: ``Y = act(X @ W + b)``, its hand-written backward beside it."""
+"""Dense layer: ``Y = act(X @ W + b)`` over the last axis, its hand-written backward beside it."""
 
 from __future__ import annotations
 
 from .. import activations, initializers, regularizers
 from ..validation import check_count, check_flag
+from .base import TRAINING, Context, Layer, Param
 
 
-class Dense:
-    """A fully connected layer. ``W`` has shape (inputs, units), ``b`` shape (units,)."""
+class Dense(Layer):
+    """A fully connected layer. ``W`` has shape (inputs, units), ``b`` shape (units,).
+
+    Inputs of any rank ``(rows, ..., inputs)``: the product is over the last axis, as Keras.
+    """
 
     def __init__(
         self,
@@ -25,54 +29,61 @@ class Dense:
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
-    @property
-    def param_count(self) -> int:
-        return 2 if self.use_bias else 1
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape[:-1], self.units)
 
-    def output_dim(self, input_dim: int) -> int:
-        return self.units
-
-    def param_shapes(self, input_dim: int) -> list[tuple[int, ...]]:
-        shapes = [(input_dim, self.units)]
-        return [*shapes, (self.units,)] if self.use_bias else shapes
-
-    def init(self, rng, input_dim: int) -> list:
-        """Initial host (NumPy float64) parameters, drawn from ``rng``."""
-        W = self.kernel_initializer(rng, (input_dim, self.units))
+    def params(self, input_shape: tuple) -> list[Param]:
+        kernel = Param("kernel", (input_shape[-1], self.units), self.kernel_initializer, "W")
         if not self.use_bias:
-            return [W]
-        return [W, self.bias_initializer(rng, (self.units,))]
+            return [kernel]
+        return [kernel, Param("bias", (self.units,), self.bias_initializer, "b")]
 
-    def forward(self, xp, params, X, mask=None):
-        """``(A, cache)``: the output and what backward needs."""
-        Z = xp.matmul(X, params[0])
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        Z = xp.matmul(X, weights[0])
         if self.use_bias:
-            Z = Z + params[1]
+            Z = Z + weights[1]
         A = self.activation.forward(xp, Z)
         return A, (X, Z, A)
 
-    def backward(self, xp, params, cache, dA, need_dX=True):
-        """``(dX, grads)`` from the delta at the layer's output."""
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         _, Z, A = cache
-        dZ = self.activation.backward(xp, Z, A, dA)
-        return self.backward_linear(xp, params, cache, dZ, need_dX)
+        dZ = self.activation.backward(xp, Z, A, dY)
+        return self.backward_from_preactivation(xp, weights, cache, dZ, ctx)
 
-    def backward_linear(self, xp, params, cache, dZ, need_dX=True):
-        """``(dX, grads)`` from the delta at the pre-activation ``Z``."""
+    def pre_activation(self, cache):
+        return cache[1], cache[2]
+
+    def backward_from_preactivation(self, xp, weights, cache, dZ, ctx: Context = TRAINING):
         X = cache[0]
-        grads = (xp.matmul(X.mT, dZ),)
+        if X.ndim == 2:
+            grads = (xp.matmul(X.mT, dZ),)
+        else:  # every leading axis is a batch axis of the product
+            flat_X = xp.reshape(X, (-1, X.shape[-1]))
+            grads = (xp.matmul(flat_X.mT, xp.reshape(dZ, (-1, self.units))),)
         if self.use_bias:
-            grads = (*grads, xp.sum(dZ, axis=0))
-        dX = xp.matmul(dZ, params[0].mT) if need_dX else None
+            bias_axes = tuple(range(dZ.ndim - 1))
+            grads = (*grads, xp.sum(dZ, axis=bias_axes[0] if len(bias_axes) == 1 else bias_axes))
+        dX = xp.matmul(dZ, weights[0].mT) if ctx.need_dX else None
         return dX, grads
 
-    def penalty(self, xp, params):
+    @property
+    def penalized(self) -> bool:
+        return self.kernel_regularizer is not None
+
+    def penalty(self, xp, weights):
         """``(value, grads)`` of the kernel regularizer, or None without one."""
         if self.kernel_regularizer is None:
             return None
-        value, dW = self.kernel_regularizer.penalty(xp, params[0])
-        grads = (dW, xp.zeros_like(params[1])) if self.use_bias else (dW,)
+        value, dW = self.kernel_regularizer.penalty(xp, weights[0])
+        grads = (dW, xp.zeros_like(weights[1])) if self.use_bias else (dW,)
         return value, grads
+
+    def check_differentiable(self, index: int) -> None:
+        if not self.activation.trainable:
+            raise ValueError(
+                f"activation: layer {index} uses {self.activation.name!r}, which has no "
+                "derivative; expected a trainable activation (relu, sigmoid, tanh, ...)"
+            )
 
     def get_config(self) -> dict:
         regularizer = self.kernel_regularizer

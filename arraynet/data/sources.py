@@ -13,17 +13,20 @@ kernels still queued; JAX's transfers are asynchronous by themselves.
 Each epoch visits the chunks in a shuffled order and shuffles the rows
 within each chunk (as a shuffle buffer does); batches do not span chunks.
 
-``train(model, backend, run, rng, count, shuffle) -> (means, done, failed)``: the host
-means of the ``done`` epochs that completed, and ``failed``: -1 when all went through,
+``train(trainer, rng, count, shuffle) -> (means, done, failed)``: the host means of the
+``done`` epochs that completed (the trainer draws the orders and noise, ``trainer.draws``,
+and runs the runner over one array pair, ``trainer.run``), and ``failed``: -1 when all went through,
 None when a divergence was found but not its update, else the failed batch within the epoch.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .backend import host_array, to_numpy
-from .validation import check_count
+from ..backend import host_array, to_numpy
+from ..validation import check_count
 
 CHUNK_BYTES = 1 << 26  # the default chunk of a memory-mapped X: about 64 MiB
 
@@ -36,9 +39,9 @@ class InMemory:
         self.X, self.Y, self.validation = X, Y, validation
         self.rows = self.largest = self.device_rows = X.shape[0]
 
-    def train(self, model, backend, run, rng, count, shuffle):
-        orders, masks = model._draws(backend, rng, self.rows, count, shuffle)
-        means, failed = model._run(backend, run, self, self.X, self.Y, orders, masks, count)
+    def train(self, trainer, rng, count, shuffle):
+        orders, masks = trainer.draws(rng, self.rows, count, shuffle)
+        means, failed = trainer.run(self.X, self.Y, orders, masks, count)
         if failed is None:
             return [], 0, None
         batches = -(-self.rows // self.batch_size)
@@ -82,10 +85,11 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
                 "(X_chunk, y_chunk) pairs)"
             )
         return None
-    if not hasattr(X, "shape") or len(X.shape) != 2:
+    if not hasattr(X, "shape") or len(X.shape) < 2:
         raise ValueError(f"X: expected a 2-D array to stream in chunks; got {type(X).__name__}")
     if chunk_rows is None:
-        chunk_rows = max(1, CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize))
+        row_bytes = math.prod(X.shape[1:]) * X.dtype.itemsize
+        chunk_rows = max(1, CHUNK_BYTES // max(row_bytes, 1))
     chunk_rows = check_count(chunk_rows, "chunk_rows", minimum=1)
     rows = y.shape[0] if getattr(y, "shape", ()) else len(y) if hasattr(y, "__len__") else None
     if rows != X.shape[0]:
@@ -112,7 +116,7 @@ class Stream:
         self.rows, self.largest = sum(sizes), max(sizes)
         self.device_rows = 2 * self.largest  # the chunk training and the next one arriving
 
-    def train(self, model, backend, run, rng, count, shuffle):
+    def train(self, trainer, rng, count, shuffle):
         order = rng.permutation(len(self.source)) if shuffle else np.arange(len(self.source))
         weighted, rows, batches_before = [], 0, 0  # each chunk's means times its rows
         pending = [self.load(*self.source[order[0]])]
@@ -123,9 +127,9 @@ class Stream:
         for k in range(len(order)):
             X, Y = pending[0]
             m = X.shape[0]
-            orders, masks = model._draws(backend, rng, m, 1, shuffle)
+            orders, masks = trainer.draws(rng, m, 1, shuffle)
             meanwhile = (lambda k=k: load_next(k)) if k + 1 < len(order) else None
-            means, failed = model._run(backend, run, self, X, Y, orders, masks, 1, meanwhile)
+            means, failed = trainer.run(X, Y, orders, masks, 1, meanwhile)
             if failed is None:
                 return [], 0, None
             if failed >= 0:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from .backend import Backend, host_array, library_of
-from .validation import check_choice, check_count, check_numeric
+from ..backend import Backend, host_array, library_of
+from ..validation import check_choice, check_count, check_numeric
 
 MODES = ("full", "minibatch", "stochastic")
 
@@ -65,9 +65,9 @@ def _check_on_device(backend: Backend, a, argument: str):
     return a
 
 
-def inputs(backend: Backend, X, features: int | None, argument: str = "X"):
-    """``X`` as a 2-D float array on ``backend``, checked; ``features`` None means any.
-    ``argument`` is the name errors give it."""
+def inputs(backend: Backend, X, input_shape: tuple | None, argument: str = "X"):
+    """``X`` as a float array ``(rows, *input_shape)`` on ``backend``, checked; ``input_shape``
+    None means any per-example shape. ``argument`` is the name errors give it."""
     native = backend.owns(X) and not isinstance(X, np.ndarray)  # NumPy input: host checks
     if native:
         X = _check_on_device(backend, backend.detached(X), argument)
@@ -75,19 +75,39 @@ def inputs(backend: Backend, X, features: int | None, argument: str = "X"):
     else:
         X = to_host(X, argument)
         shape = X.shape
-    if len(shape) != 2:
-        raise ValueError(f"{argument}: expected a 2-D array (rows, features); got shape {shape}")
-    if shape[0] < 1 or shape[1] < 1:
-        raise ValueError(f"{argument}: expected at least 1 row and 1 feature; got shape {shape}")
-    if features is not None and shape[1] != features:
-        raise ValueError(f"{argument}: expected {features} features per row; got shape {shape}")
+    _check_input_shape(shape, input_shape, argument)
     if native:
         return _native_float(backend, X, argument)
     return backend.asarray(_fits_dtype(X, backend, argument))
 
 
-def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) -> object:
-    """``y`` as a (rows, units) float array on ``backend``; integer labels become one-hot.
+def _check_input_shape(shape: tuple, input_shape: tuple | None, argument: str) -> None:
+    if input_shape is None or len(input_shape) == 1:
+        if len(shape) != 2 and (input_shape is not None or len(shape) < 2):
+            raise ValueError(
+                f"{argument}: expected a 2-D array (rows, features); got shape {shape}"
+            )
+    elif len(shape) != len(input_shape) + 1:
+        raise ValueError(
+            f"{argument}: expected shape (rows, {', '.join(map(str, input_shape))}); "
+            f"got shape {shape}"
+        )
+    if min(shape) < 1:
+        raise ValueError(f"{argument}: expected at least 1 row and 1 feature; got shape {shape}")
+    if input_shape is not None and shape[1:] != tuple(input_shape):
+        if len(input_shape) == 1:
+            raise ValueError(
+                f"{argument}: expected {input_shape[0]} features per row; got shape {shape}"
+            )
+        raise ValueError(
+            f"{argument}: expected shape (rows, {', '.join(map(str, input_shape))}); "
+            f"got shape {shape}"
+        )
+
+
+def targets(backend: Backend, y, rows: int, output_shape, loss, names=("X", "y")) -> object:
+    """``y`` as a ``(rows, *output_shape)`` float array on ``backend``; integer labels become
+    one-hot (for a 1-D output).
 
     Arrays already on the backend are checked and encoded there, without a trip to the host.
     ``names``: what errors call the inputs and ``y``.
@@ -98,17 +118,20 @@ def targets(backend: Backend, y, rows: int, units: int, loss, names=("X", "y")) 
     native = backend.owns(y) and not isinstance(y, np.ndarray)
     xp, dtype = (backend.xp, backend.float_dtype) if native else (np, np.float64)
     Y = _check_on_device(backend, backend.detached(y), argument) if native else to_host(y, argument)
+    output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    units = output_shape[0] if len(output_shape) == 1 else None
     column = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1)
-    if loss.accepts_labels and units > 1 and column:  # class labels, (n,) or (n, 1) as Keras
+    if (
+        loss.accepts_labels and units is not None and units > 1 and column
+    ):  # class labels, (n,) or (n, 1) as Keras
         Y = _one_hot(xp, _labels(xp, xp.reshape(Y, (-1,)), argument), units, dtype, argument)
     elif Y.ndim == 1 and units == 1:
         Y = xp.reshape(Y, (-1, 1))
     if xp.isdtype(Y.dtype, "bool"):
         Y = xp.astype(Y, dtype)  # 0 and 1 (the standard has no min or max of bools)
-    if Y.ndim != 2 or Y.shape[1] != units:
-        raise ValueError(
-            f"{argument}: expected shape ({rows}, {units}); got shape {tuple(Y.shape)}"
-        )
+    if tuple(Y.shape[1:]) != output_shape:
+        expected = ", ".join(map(str, (rows, *output_shape)))
+        raise ValueError(f"{argument}: expected shape ({expected}); got shape {tuple(Y.shape)}")
     if Y.shape[0] != rows:
         raise ValueError(f"{argument}: expected {rows} rows, as in {x_name}; got {Y.shape[0]}")
     _check_kind(xp, Y, loss, dtype, argument)
@@ -128,11 +151,11 @@ def _check_kind(xp, Y, loss, dtype, argument="y") -> None:
             f"got values from {low} to {high}"
         )
     if loss.targets == "distributions":
-        sums = xp.sum(xp.astype(Y, dtype), axis=1)
+        sums = xp.sum(xp.astype(Y, dtype), axis=-1)
         spacing = 1e-6  # float16 rows sum to 1 within its own spacing, about 1e-3
         if xp.isdtype(Y.dtype, "real floating"):
             spacing = max(spacing, float(xp.finfo(Y.dtype).eps))
-        if not bool(xp.all(xp.abs(sums - 1.0) <= spacing * Y.shape[1])):
+        if not bool(xp.all(xp.abs(sums - 1.0) <= spacing * Y.shape[-1])):
             raise ValueError(
                 f"{argument}: expected one-hot rows (or probabilities summing to 1) "
                 f"for {loss.name}; "

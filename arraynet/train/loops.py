@@ -1,14 +1,12 @@
-"""The training step and the loop strategies that run it over epochs.
+"""The loop strategies that run the pure step (``train/step.py``) over epochs.
 
-The step is pure: ``step(params, opt_state, X, Y, masks) -> (params, opt_state, stats)``,
-``stats`` being the batch loss then each metric, taken before the update. A runner trains
-``epochs`` epochs in one call:
+A runner trains ``epochs`` epochs in one call:
 
     run(params, state, X, Y, orders, masks, epochs) -> (params, state, means, failed)
 
 ``orders`` is None (dataset order) or an (epochs, n) array of row permutations, ``masks``
-one (epochs, n, width) array per Dropout layer, and ``means`` holds, per statistic, an
-(epochs,) array of epoch means weighted by batch size.
+one (epochs, n, ...) array per noise-drawing node (dropout masks), and ``means`` holds, per
+statistic, an (epochs,) array of epoch means weighted by batch size.
 
 Divergence guard: an update whose loss is not finite is not applied, nor any after it;
 ``failed`` is the index of that update in the call (-1 when all went through), so the
@@ -25,77 +23,16 @@ one call (``jax.jit`` + ``lax.scan`` over epochs and over batches); the other ba
 the same step eagerly. Off the host (JAX, CuPy, torch on a GPU) nothing is read back inside
 the call; in host memory each loss is read as it comes, which costs no transfer. (Device
 choice, data generators and the ``arraynet info`` command name libraries too, in
-``backend.py``, ``random.py``, ``datasets.py`` and ``cli.py``; the math never does.)
+``backend/``, ``random.py``, ``datasets.py`` and ``cli.py``; the math never does.)
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
+
+from .step import guard, make_step
 
 ROWS_PER_CALL = 1 << 16  # epochs are grouped into calls of about this many rows
-
-
-class DivergenceError(FloatingPointError):
-    """Training diverged: a loss or a weight became NaN or infinite (the book's ch. 4 lesson).
-
-    ``epoch`` and ``batch`` (0-based; ``batch`` None if a replay could not find it) say
-    where; the model keeps the weights from before that update.
-    """
-
-    def __init__(self, epoch: int, batch: int | None, lr: float):
-        self.epoch, self.batch, self.lr = epoch, batch, lr
-        where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
-        super().__init__(
-            f"training diverged at {where} (counting from 1) with learning rate {lr:g}: the "
-            "loss or the weights became NaN or infinite. The weights from before that update "
-            f"are kept. Try a smaller learning rate, e.g. {lr / 10:g}."
-        )
-
-
-def make_step(network, optimizer, metrics, xp):
-    """The pure update for one batch, with ``xp`` bound once."""
-
-    loss_and_grads, update = network.loss_and_grads, optimizer.update
-    loss_scale = optimizer.loss_scale
-
-    def step(params, opt_state, X, Y, masks):
-        loss, grads, P = loss_and_grads(xp, params, X, Y, masks, loss_scale(opt_state))
-        params, opt_state = update(xp, params, grads, opt_state)
-        if not metrics:
-            return params, opt_state, (loss,)
-        return params, opt_state, (loss, *[metric(xp, P, Y) for metric in metrics])
-
-    return step
-
-
-def all_finite(xp, arrays):
-    """A 0-d bool array: no NaN or inf in any of ``arrays``. (Not ``isfinite`` of their sum:
-    finite weights near the dtype's largest value sum to inf.)"""
-    return functools.reduce(operator.and_, [xp.all(xp.isfinite(a)) for a in arrays])
-
-
-def keep_where(xp, ok, new, old) -> tuple:
-    """``new`` where the 0-d bool ``ok`` holds, else ``old``, array by array."""
-    return tuple(xp.where(ok, n, o) for n, o in zip(new, old))
-
-
-def guard(step, xp, weights=False):
-    """The device-side divergence guard around ``step``: it carries ``good``, the count of
-    updates applied, and ``alive``; a non-finite loss (or, with ``weights``, a non-finite
-    new weight) stops further updates."""
-
-    def guarded(params, opt_state, alive, good, X, Y, masks):
-        new_params, new_state, stats = step(params, opt_state, X, Y, masks)
-        ok = alive & xp.isfinite(stats[0])
-        if weights:
-            ok = ok & all_finite(xp, new_params)
-        params = keep_where(xp, ok, new_params, params)
-        opt_state = keep_where(xp, ok, new_state, opt_state)
-        return params, opt_state, ok, good + xp.astype(ok, good.dtype), stats
-
-    return guarded
 
 
 def _gather(xp, X, Y, order):

@@ -1,0 +1,43 @@
+"""Backend selection: which array library runs the math, in which dtype.
+
+The math (layers, losses, optimizers, the step) never names an array library: it receives
+the namespace ``xp`` from here. Library-specific choices live here and in the loop strategy
+(``training.py``); the device data generators and ``arraynet info`` name libraries too.
+
+Modules, each importing only those above it:
+
+- ``transfer``: which library an array belongs to; copies to NumPy.
+- ``memory``: ``DeviceMemoryError``, out-of-memory errors, the host allocator setting.
+- ``base``: the ``Backend`` record (namespace, dtype, device).
+- ``namespace``: library namespaces with faster functions put in.
+- ``torch_matmul``: torch's matmul routed to oneDNN for large float32 CPU products.
+- ``libraries``: ``BACKENDS``, ``DTYPES`` and one loader per array library.
+- ``select``: ``use``, ``current_backend``, ``numpy_backend``, ``available_backends``.
+"""
+
+from .base import Backend
+from .libraries import BACKENDS, DTYPES
+from .memory import _ALLOCATOR as _ALLOCATOR  # read by tests/test_memory.py
+from .memory import KEEP_FREED_BYTES, DeviceMemoryError, out_of_memory, reuse_freed_host_memory
+from .select import available_backends, current_backend, numpy_backend, use
+from .torch_matmul import ONEDNN_MIN_PRODUCT, X86_64
+from .transfer import host_array, library_of, to_numpy
+
+__all__ = [
+    "BACKENDS",
+    "DTYPES",
+    "KEEP_FREED_BYTES",
+    "ONEDNN_MIN_PRODUCT",
+    "X86_64",
+    "Backend",
+    "DeviceMemoryError",
+    "available_backends",
+    "current_backend",
+    "host_array",
+    "library_of",
+    "numpy_backend",
+    "out_of_memory",
+    "reuse_freed_host_memory",
+    "to_numpy",
+    "use",
+]

@@ -1,0 +1,158 @@
+"""Libraries: the backend names and dtypes, and one loader per array library, which checks
+the device and dtype asked for and returns its ``Backend``."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from . import torch_matmul
+from .base import Backend
+from .namespace import _lean_numpy
+
+BACKENDS = ("numpy", "cupy", "jax", "torch", "array_api_strict")
+DTYPES = ("float32", "float64")
+_EXTRA = {"numpy": "", "cupy": "cupy", "jax": "jax", "torch": "torch", "array_api_strict": "strict"}
+
+
+def _load(name: str, dtype: str, device=None) -> Backend:
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}; got {name!r}")
+    dtype = _dtype_name(dtype)
+    try:
+        importlib.import_module(name)
+    except ImportError as err:
+        extra = _EXTRA[name]
+        raise ImportError(
+            f"backend {name!r} is not installed: pip install arraynet[{extra}]"
+        ) from err
+    backend = _LOADERS[name](dtype, device)
+    _check_dtype_on_device(backend)
+    return backend
+
+
+def _check_dtype_on_device(backend: Backend) -> None:
+    """Refuse a float dtype the device lacks (array-api-strict's "no_float64", say)."""
+    try:
+        info = backend.xp.__array_namespace_info__()
+        floats = info.dtypes(device=backend.device, kind="real floating")
+    except (AttributeError, TypeError, ValueError):
+        return  # the library cannot tell: it has every dtype we use
+    if backend.dtype not in floats:
+        raise ValueError(
+            f"dtype: expected one of {', '.join(floats)} on device {backend.device}; "
+            f"got {backend.dtype!r}"
+        )
+
+
+def _dtype_name(dtype) -> str:
+    """ "float32"/"float64" from a name or a NumPy dtype (``np.float64`` works too); None is
+    the default, float32 (NumPy would read it as float64)."""
+    if dtype is None:
+        return "float32"
+    try:
+        name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype: expected one of {', '.join(DTYPES)}; got {dtype!r}")
+    return name
+
+
+_NUMPY = _lean_numpy()
+
+
+def _numpy(dtype, device):
+    if device not in (None, "cpu"):
+        raise ValueError(f"device: expected None or 'cpu' for numpy; got {device!r}")
+    # NumPy 2 implements the standard itself, and its functions skip the compat wrappers'
+    # Python overhead (a few microseconds per call, which the tiny stochastic case feels).
+    if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
+        return Backend("numpy", _NUMPY, dtype)
+    import array_api_compat.numpy as xp
+
+    return Backend("numpy", xp, dtype)
+
+
+def _cupy(dtype, device):
+    import array_api_compat.cupy as xp
+    import cupy
+
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # no driver, or driver too old
+        count = 0
+    if count < 1:
+        raise RuntimeError("backend 'cupy' needs a CUDA device, and none is visible here")
+    index = cupy.cuda.runtime.getDevice() if device is None else device  # None: the current
+    if not isinstance(index, int) or not 0 <= index < count:
+        raise ValueError(f"device: expected a CUDA device index below {count}; got {device!r}")
+    selected = cupy.cuda.Device(index)
+    if device is not None:
+        selected.use()  # CuPy runs kernels on the current device: make it the chosen one
+    return Backend("cupy", xp, dtype, device=selected)
+
+
+def _jax(dtype, device):
+    import jax
+    import jax.numpy as xp
+
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        # x64 stays on once turned on: float32 code paths pass dtypes explicitly.
+        jax.config.update("jax_enable_x64", True)
+    devices = jax.devices()
+    if device is None:
+        device = devices[0]
+    elif isinstance(device, int) and not isinstance(device, bool):
+        if not 0 <= device < len(devices):
+            raise ValueError(f"device: expected an index below {len(devices)}; got {device}")
+        device = devices[device]
+    elif device not in devices:
+        raise ValueError(f"device: expected an index or one of {devices}; got {device!r}")
+    # Arrays placed on an explicit device are "committed", as jit outputs are: the same
+    # compiled epoch then serves the first call and the next ones.
+    return Backend("jax", xp, dtype, device=device)
+
+
+def _torch(dtype, device):
+    import torch
+
+    xp = torch_matmul._torch_namespace()
+
+    try:
+        device = torch.device("cpu" if device is None else device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: expected a torch device such as 'cpu'; got {device!r}") from err
+    try:  # the weights will move there: the device must exist here and hold data
+        torch.zeros(1, device=device).cpu()
+    except Exception as err:  # no CUDA build or device ("meta" holds no data)
+        raise ValueError(
+            f"device: expected a torch device that is present and holds data; got "
+            f"{str(device)!r} ({' '.join(str(err).split()) or type(err).__name__})"
+        ) from err
+    return Backend("torch", xp, dtype, device=device)
+
+
+def _array_api_strict(dtype, device):
+    import array_api_strict as xp
+
+    if device is None:
+        device = xp.__array_namespace_info__().default_device()
+    elif isinstance(device, str):
+        try:
+            device = xp.Device(device)
+        except ValueError as err:
+            raise ValueError(
+                f"device: expected an array-api-strict device; got {device!r}"
+            ) from err
+    return Backend("array_api_strict", xp, dtype, device=device)
+
+
+_LOADERS = {
+    "numpy": _numpy,
+    "cupy": _cupy,
+    "jax": _jax,
+    "torch": _torch,
+    "array_api_strict": _array_api_strict,
+}

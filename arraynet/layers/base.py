@@ -1,0 +1,124 @@
+"""The Layer protocol: what every layer implements, and all that the rest of arraynet asks.
+
+A layer maps a batch ``X`` of shape ``(rows, *input_shape)`` to ``Y`` of shape
+``(rows, *output_shape)``, shapes of any rank. It keeps no arrays: its weights live in the
+model, are passed in as a tuple ``weights`` (its trainable parameters in Keras order, then
+its non-trainable state), and come out of ``backward`` as gradients, values never mutated.
+
+Shapes and weights (per example: shapes never include the batch axis)
+    ``output_shape(input_shape) -> tuple``; raise ValueError (naming the layer and the
+    shape) for an input it cannot take.
+    ``params(input_shape) -> [Param]``: trainable weights, Keras order, with initializers.
+    ``states(input_shape) -> [Param]``: non-trainable weights (moving statistics), after
+    the params in ``weights``; ``next_state(xp, weights, cache) -> tuple`` gives their new
+    values after a training forward (the model keeps them; default: none).
+
+Math (``xp``: the selected Array API namespace; ``ctx``: a :class:`Context`)
+    ``forward(xp, weights, X, ctx) -> (Y, cache)``: ``cache`` holds what ``backward``
+    needs, arrays only (so it compiles under ``jax.jit`` and stacks inside ``lax.scan``).
+    ``backward(xp, weights, cache, dY, ctx) -> (dX, grads)``: the hand-written delta at the
+    input (None when ``ctx.need_dX`` is False) and one gradient per param, in order.
+    ``penalty(xp, weights) -> (value, grads) | None``: a regularization term and its grads,
+    asked only of layers whose ``penalized`` is True.
+
+Training and noise
+    ``ctx.training`` says training or inference; ``ctx.noise`` carries this layer's
+    host-drawn noise for the batch. A layer with ``draws_noise = True`` draws it with
+    ``noise(rng, rows, input_shape)`` from the fit's seeded NumPy generator (so every
+    backend gets the same numbers); the trainer draws it once per epoch and slices it.
+
+Fused output
+    ``activation``: the elementwise activation the layer applies last (None if none). A
+    loss that fuses with it takes its delta at the pre-activation: ``pre_activation(cache)
+    -> (Z, A)`` and ``backward_from_preactivation(xp, weights, cache, dZ, ctx)``.
+
+Also: ``check_differentiable(index)`` (raise ValueError if backward cannot run),
+``get_config() -> dict`` (with ``"class"``; ``layers.from_config`` rebuilds it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class Context(NamedTuple):
+    """How a layer is called: ``training``, its ``noise`` for the batch, whether ``dX`` is
+    needed."""
+
+    training: bool = False
+    noise: Any = None
+    need_dX: bool = True
+
+
+INFERENCE = Context()
+TRAINING = Context(training=True)
+
+
+class Param(NamedTuple):
+    """A weight a layer declares: its Keras ``name``, ``shape``, host ``initializer(rng,
+    shape)`` and the ``short`` name reports use (``W``, ``b``)."""
+
+    name: str
+    shape: tuple
+    initializer: Callable
+    short: str
+
+
+class Layer:
+    """Base of every layer: the defaults of the protocol above."""
+
+    draws_noise = False
+    activation = None
+    penalized = False  # True when ``penalty`` returns a term
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def params(self, input_shape: tuple) -> list[Param]:
+        return []
+
+    def states(self, input_shape: tuple) -> list[Param]:
+        return []
+
+    def forward(self, xp, weights, X, ctx: Context = INFERENCE):
+        raise NotImplementedError
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        raise NotImplementedError
+
+    def next_state(self, xp, weights, cache) -> tuple:
+        return ()
+
+    def noise(self, rng, rows: int, input_shape: tuple):
+        raise NotImplementedError(f"{type(self).__name__} draws no noise")
+
+    def penalty(self, xp, weights):
+        return None
+
+    def pre_activation(self, cache):
+        raise NotImplementedError(f"{type(self).__name__} has no activation")
+
+    def backward_from_preactivation(self, xp, weights, cache, dZ, ctx: Context = TRAINING):
+        raise NotImplementedError(f"{type(self).__name__} has no activation")
+
+    def check_differentiable(self, index: int) -> None:
+        """Raise ValueError if ``backward`` cannot run (a step activation, say)."""
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = {k: v for k, v in self.get_config().items() if k != "class"}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+
+def check_shape(value, argument: str) -> tuple:
+    """A per-example shape: a tuple of positive ints (an int means a 1-D shape)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value
+    ):
+        raise ValueError(f"{argument}: expected a tuple of positive integers; got {value!r}")
+    return tuple(value)

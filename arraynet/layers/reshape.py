@@ -1,0 +1,76 @@
+"""Flatten and Reshape (Keras semantics): the same numbers in another per-example shape.
+
+Row-major (C order) as Keras; the backward reshapes the delta back. No weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import TRAINING, Context, Layer
+
+
+class Flatten(Layer):
+    """``(rows, d1, d2, ...)`` to ``(rows, d1 * d2 * ...)``."""
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (math.prod(input_shape),)
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        return xp.reshape(X, (X.shape[0], -1)), X.shape
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        return (xp.reshape(dY, cache) if ctx.need_dX else None), ()
+
+    def get_config(self) -> dict:
+        return {"class": "Flatten"}
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+class Reshape(Layer):
+    """Each example to ``target_shape`` (one entry may be -1: inferred, as in Keras)."""
+
+    def __init__(self, target_shape):
+        if isinstance(target_shape, int) and not isinstance(target_shape, bool):
+            target_shape = (target_shape,)
+        valid = isinstance(target_shape, (tuple, list)) and all(
+            isinstance(d, int) and not isinstance(d, bool) and (d >= 1 or d == -1)
+            for d in target_shape
+        )
+        if not valid or list(target_shape).count(-1) > 1 or not target_shape:
+            raise ValueError(
+                "target_shape: expected a tuple of positive integers, at most one -1; "
+                f"got {target_shape!r}"
+            )
+        self.target_shape = tuple(target_shape)
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        size, known = math.prod(input_shape), math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if size % known:
+                raise ValueError(self._mismatch(input_shape))
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if known != size:
+            raise ValueError(self._mismatch(input_shape))
+        return self.target_shape
+
+    def _mismatch(self, input_shape) -> str:
+        return (
+            f"Reshape: expected an input of {math.prod(d for d in self.target_shape if d != -1)}"
+            f" entries per example (or a multiple, with -1) for target_shape "
+            f"{self.target_shape}; got input shape {tuple(input_shape)}"
+        )
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        return xp.reshape(X, (X.shape[0], *self.target_shape)), X.shape
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        return (xp.reshape(dY, cache) if ctx.need_dX else None), ()
+
+    def get_config(self) -> dict:
+        return {"class": "Reshape", "target_shape": list(self.target_shape)}
+
+    def __repr__(self) -> str:
+        return f"Reshape({self.target_shape})"

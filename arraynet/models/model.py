@@ -1,0 +1,276 @@
+"""``Model``: a graph of layers with its weights, compile settings, inference and config.
+
+Training itself is the trainer's (``arraynet.train``), data intake the data package's, the
+file format ``arraynet.io``'s; the model holds what they share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import io, losses, optimizers
+from ..backend import current_backend, to_numpy
+from ..callbacks import History
+from ..data import Intake, to_host
+from ..layers.base import check_shape
+from ..metrics import get as get_metric
+from ..network import Network
+from ..precision import PRECISIONS, Policy
+from ..train import Trainer
+from ..validation import check_choice, check_count
+from . import config as model_config
+from . import summary as summary_module
+from .variables import Variables
+
+
+class Model:
+    """Layers wired as a :class:`~arraynet.network.Graph`, trained by hand-written backprop.
+
+    Each call (``fit``, ``predict``, ...) runs on the backend chosen by ``arraynet.use`` at
+    that moment; the weights follow it there. ``seed`` fixes the initial weights and, unless
+    ``fit`` is given its own seed, the shuffling order and dropout masks, on every backend.
+    """
+
+    def __init__(self, graph, input_shape=None, seed: int | None = None):
+        self.graph = graph
+        self.seed = None if seed is None else check_count(seed, "seed")
+        self.rng = np.random.default_rng(seed)  # initial weights, orders, noise
+        self.input_shape = None
+        self.variables = Variables()
+        self.network = Network(graph)
+        self.optimizer, self.metrics, self.precision = None, [], None
+        self.runners = {}  # compiled runners by (backend, batch size), until compile
+        self.epoch = 0  # epochs trained so far: fit(initial_epoch=model.epoch) resumes
+        self.stop_training = False
+        self.history = None
+        if input_shape is not None:
+            self.build(input_shape)
+
+    @property
+    def layers(self) -> list:
+        return list(self.graph.layers)
+
+    @property
+    def input_dim(self) -> int | None:
+        """The number of input features, for 1-D inputs (None before the model is built)."""
+        shape = self.input_shape
+        return shape[0] if shape is not None and len(shape) == 1 else None
+
+    # -- weights -------------------------------------------------------------------------
+
+    def build(self, input_shape, argument: str = "input_shape") -> None:
+        """Draw the initial weights (on the host) for inputs of ``input_shape`` per example
+        (an int: that many features)."""
+        shape = check_shape(input_shape, argument)
+        specs = self.graph.build(shape)  # a shape a layer cannot take raises here
+        self.input_shape = shape
+        self.variables.set_host([spec.initializer(self.rng, spec.shape) for spec in specs])
+
+    def build_for(self, input_shape: tuple) -> None:
+        """Build for ``input_shape`` if the model has no weights yet."""
+        if self.input_shape is None:
+            self.build(input_shape)
+
+    def weight_shapes(self, input_shape=None) -> list[tuple]:
+        return self.graph.weight_shapes(input_shape or self.input_shape)
+
+    def output_shape_for(self, input_shape: tuple) -> tuple:
+        return self.graph.value_shapes(input_shape)[self.graph.output]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Host NumPy copies in Keras order ``[W1, b1, W2, b2, ...]``, W of shape (inputs, units).
+
+        The dtype is the backend's (float32 by default), also before any training.
+        """
+        return self.variables.host_weights()
+
+    def set_weights(self, weights) -> None:
+        """Replace the weights with arrays of any backend, in ``get_weights()`` order."""
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(
+                f"weights: expected a list of arrays, as get_weights() returns; "
+                f"got {type(weights).__name__}"
+            )
+        weights = [to_host(w, f"weights[{i}]") for i, w in enumerate(weights)]
+        shape = self.input_shape
+        if shape is None and weights and weights[0].ndim == 2:
+            shape = (weights[0].shape[0],)  # the first kernel's rows
+        shapes = self.weight_shapes(shape) if shape is not None else []
+        if len(weights) != len(shapes):
+            raise ValueError(f"weights: expected {len(shapes)} arrays; got {len(weights)}")
+        for i, (w, expected) in enumerate(zip(weights, shapes)):
+            if w.shape != expected:
+                raise ValueError(f"weights[{i}]: expected shape {expected}; got {w.shape}")
+        if self.input_shape is None:
+            self.graph.build(shape)
+        self.input_shape = shape
+        self.variables.set_host(weights)
+
+    def require_weights(self) -> None:
+        if not self.variables.built:
+            raise ValueError(
+                "model: expected weights; got none yet (give input_dim, call fit or set_weights)"
+            )
+
+    # -- compile -------------------------------------------------------------------------
+
+    def compile(self, loss="squared_error", optimizer="sgd", metrics=(), precision=None) -> None:
+        """Choose the loss, the optimizer (an instance or a name), metric names and the
+        precision: None (the backend's dtype), "mixed_bfloat16" or "mixed_float16" (layers
+        compute in 16 bits around float32 master weights; see ``arraynet.precision``)."""
+        if metrics is None:
+            metrics = ()
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if precision is not None:
+            check_choice(precision, "precision", tuple(PRECISIONS))
+        loss = losses.get(loss)
+        chosen_metrics = [get_metric(m, loss) for m in metrics]
+        policy = Policy(precision)
+        network = Network(self.graph, loss, policy)
+        optimizer = policy.optimizer(optimizers.get(optimizer))  # all checked: now change
+        self.metrics, self.precision = chosen_metrics, precision
+        self.network, self.optimizer = network, optimizer
+        self.variables.set_state(None)
+        self.runners = {}
+
+    def check_compiled(self) -> None:
+        if self.optimizer is None:
+            raise RuntimeError("model: call compile(loss=..., optimizer=...) first")
+
+    def check_trainable(self) -> None:
+        """Compiled, and every layer has a backward (no step activation)."""
+        self.check_compiled()
+        for i, layer in enumerate(self.graph.layers):
+            layer.check_differentiable(i)
+
+    @property
+    def learning_rate(self) -> float:
+        """The optimizer's base learning rate, as training sees it now."""
+        return float(self.optimizer.learning_rate(self._opt_state_here()))
+
+    @learning_rate.setter
+    def learning_rate(self, lr: float) -> None:
+        state = self._opt_state_here()
+        xp = self.variables.backend.xp
+        self.variables.commit(
+            self.variables.weights, self.optimizer.with_learning_rate(xp, state, lr)
+        )
+
+    def _opt_state_here(self):
+        """The optimizer state where the weights are (made there if there is none yet)."""
+        self.check_compiled()
+        self.require_weights()
+        backend = self.variables.backend
+        return self.variables.state_on(backend, self.optimizer, self.graph.trainable)
+
+    # -- train and infer -----------------------------------------------------------------
+
+    def intake(self) -> Intake:
+        """The data intake for this model's shapes and loss."""
+        return Intake(self.input_shape, self.output_shape_for, self.network.loss)
+
+    def fit(self, X, y, mode: str = "minibatch", batch_size: int = 32, epochs: int = 1,
+            shuffle: bool = True, seed: int | None = None, verbose="auto", callbacks=(),
+            validation_data=None, validation_split: float = 0.0, initial_epoch: int = 0,
+            chunk_rows: int | None = None) -> History:  # fmt: skip
+        """Train in ``mode`` "full", "minibatch" or "stochastic", epochs ``initial_epoch`` to
+        ``epochs``.
+
+        Each epoch's order and dropout masks come from ``numpy.random.default_rng(seed)``,
+        or the model's own generator, drawn on the host. Loss and metrics are read back once
+        per epoch into ``logs``; ``validation_split`` holds out the last rows, as Keras does.
+        ``verbose``: 0 silent, 1 progress bar, 2 a line per epoch, "auto" a bar when
+        interactive.
+
+        Data larger than the device: pass a memory-mapped ``.npy`` (``np.load(path,
+        mmap_mode="r")``) or set ``chunk_rows``, or pass ``X`` as a sequence of ``(X_chunk,
+        y_chunk)`` pairs with ``y=None``. Chunks are checked in one pass first, then streamed
+        to the device one at a time, the next one read and moved while the device trains on
+        the current one; each epoch visits the chunks in a shuffled order and shuffles the
+        rows within each chunk. Batches do not span chunks.
+
+        A NaN or infinite loss or weight raises :class:`DivergenceError` naming the epoch,
+        the batch and the learning rate, keeping the weights from before that update; with
+        a ``TerminateOnNaN`` callback training stops there instead, without raising.
+        """
+        return Trainer(self).fit(
+            X, y, mode, batch_size, epochs, shuffle, seed, verbose, callbacks,
+            validation_data, validation_split, initial_epoch, chunk_rows,
+        )  # fmt: skip
+
+    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+        """The network's output for ``X`` as a host NumPy array, ``batch_size`` rows at a time
+        (all at once by default)."""
+        self.require_weights()
+        backend = current_backend()
+        X, _ = self.intake().arrays(backend, X)
+        weights, network = self.variables.on(backend), self.network.on(backend)
+        outputs = [
+            to_numpy(network.predict(backend.xp, weights, X[a:b, ...]))
+            for a, b in _spans(X.shape[0], batch_size)
+        ]
+        return np.concatenate(outputs, axis=0)
+
+    def score_names(self) -> list[str]:
+        return ["loss", *(name for name, _ in self.metrics)]
+
+    def compute_scores(self, backend, X, Y, batch_size=None) -> list:
+        """Loss and metrics on ``(X, Y)`` (already on ``backend``) as device scalars,
+        weighted over batches."""
+        xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
+        network = self.network.on(backend)
+        rows = []  # each chunk's scores, weighted by its rows
+        for a, b in _spans(n, batch_size):
+            loss, P = network.loss_value(xp, weights, X[a:b, ...], Y[a:b, ...])
+            scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
+            rows.append([s * (b - a) for s in scores])
+        return [sum(column) / n for column in zip(*rows)]
+
+    def evaluate(self, X, y, batch_size: int | None = None, return_dict: bool = False):
+        """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict)."""
+        self.check_compiled()
+        self.require_weights()
+        backend = current_backend()
+        X, Y = self.intake().arrays(backend, X, y)
+        scores = [float(s) for s in self.compute_scores(backend, X, Y, batch_size)]
+        if return_dict:
+            return dict(zip(self.score_names(), scores))
+        return scores[0] if len(scores) == 1 else scores
+
+    def gradients(self, X, y) -> tuple[float, list[np.ndarray]]:
+        """``(loss, grads)`` by backprop, at inference (no dropout); grads align with the
+        trainable weights (``get_weights()`` while no layer keeps state)."""
+        self.check_trainable()
+        self.require_weights()
+        backend = current_backend()
+        X, Y = self.intake().arrays(backend, X, y)
+        network, weights = self.network.on(backend), self.variables.on(backend)
+        loss, grads, _, _ = network.loss_and_grads(backend.xp, weights, X, Y, training=False)
+        return float(loss), [to_numpy(g) for g in grads]
+
+    # -- saving and showing --------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """The architecture and training setup as JSON-able data."""
+        return model_config.get_config(self)
+
+    def get_state(self) -> dict:
+        """Everything needed to resume: config, weights, optimizer state, epoch, generator."""
+        return model_config.get_state(self)
+
+    def save(self, path) -> None:
+        """Write the model to ``path``, atomically, in the format of :mod:`arraynet.io`."""
+        io.write_state(self.get_state(), path)
+
+    def summary(self, print_fn=print) -> None:
+        """Print the layers, each one's output shape and parameter count, and the total
+        (as Keras does, through ``print_fn``)."""
+        summary_module.summary(self, print_fn)
+
+
+def _spans(n: int, batch_size):
+    """``(start, stop)`` of each batch of ``batch_size`` rows (None: all at once)."""
+    size = n if batch_size is None else check_count(batch_size, "batch_size", minimum=1)
+    for start in range(0, n, size):
+        yield start, min(start + size, n)

@@ -1,0 +1,91 @@
+"""A graph with its loss and dtype policy: the forward, loss and hand-written gradients.
+
+Pure functions of ``(xp, weights, X, Y, noise)``; ``weights`` is the model's flat tuple.
+A loss whose ``fuses_with`` names the output layer's activation takes its delta at that
+layer's pre-activation (log-sum-exp: the book's ``P - Y`` without dividing by a saturated
+derivative). Under a mixed-precision :class:`~arraynet.precision.Policy` the layers run
+in the 16-bit compute dtype and the loss in float32.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from ..precision import FULL, Policy
+from .graph import Graph
+
+
+class Network:
+    """``graph`` with its ``loss`` (None before compile) and dtype ``policy``."""
+
+    def __init__(self, graph: Graph, loss=None, policy: Policy = FULL):
+        self.graph, self.loss, self.policy = graph, loss, policy
+        self.compute = policy.compute
+        activation = graph.output_layer.activation
+        self.fused = bool(loss and activation and loss.fuses_with == activation.name)
+
+    @property
+    def layers(self):
+        return self.graph.layers
+
+    def on(self, backend) -> Network:
+        """This network with the policy ``backend`` can run (see ``Policy.on``)."""
+        policy = self.policy.on(backend)
+        return self if policy is self.policy else Network(self.graph, self.loss, policy)
+
+    def forward(self, xp, weights, X, noise=None, training: bool = False):
+        """``(P, caches)``; under mixed precision the layers compute low, ``P`` comes back up."""
+        if self.compute is None:
+            return self.graph.forward(xp, weights, X, noise, training)
+        low = self.policy.low
+        noise = low(xp, noise) if noise else noise
+        P, caches = self.graph.forward(xp, low(xp, weights), low(xp, (X,))[0], noise, training)
+        return self.policy.high(xp, (P,), X)[0], caches
+
+    def predict(self, xp, weights, X):
+        return self.forward(xp, weights, X)[0]
+
+    def _loss(self, xp, P, caches, Y):
+        """``(value, delta, delta_is_at_preactivation)`` for the output."""
+        if self.fused:
+            graph = self.graph
+            Z, A = graph.output_layer.pre_activation(caches[graph.output_node])
+            if self.compute is not None:
+                Z, A = self.policy.high(xp, (Z, A), Y)
+            value, dZ = self.loss.fused(xp, Z, A, Y)
+            return value, dZ, True
+        value, dP = self.loss(xp, P, Y)
+        return value, dP, False
+
+    def loss_value(self, xp, weights, X, Y):
+        """``(loss, P)`` at inference (no noise), penalties included."""
+        P, caches = self.forward(xp, weights, X)
+        value = self._loss(xp, P, caches, Y)[0]
+        if self.graph.penalized:
+            value = value + self.graph.penalties(xp, weights)
+        return value, P
+
+    def loss_and_grads(self, xp, weights, X, Y, noise=None, scale=None, training=True):
+        """``(loss, grads, P, states)``: backprop of the deltas, last node first.
+
+        ``grads`` align with the trainable weights; ``P`` is the output before the update;
+        ``states`` the stateful layers' new state (training only). ``scale``: the loss scale
+        of mixed float16 (the delta is multiplied by it, the grads divided).
+        """
+        graph = self.graph
+        P, caches = self.forward(xp, weights, X, noise, training)
+        value, delta, at_Z = self._loss(xp, P, caches, Y)
+        if scale is not None:
+            delta = delta * scale
+        if self.compute is None:
+            grads = graph.backward(xp, weights, caches, delta, at_Z)
+        else:
+            low = self.policy.low
+            grads = graph.backward(xp, low(xp, weights), caches, low(xp, (delta,))[0], at_Z)
+            grads = [self.policy.high(xp, g, X) for g in grads]
+        if scale is not None:
+            grads = [tuple(g / scale for g in layer) for layer in grads]
+        if graph.penalized:
+            value = value + graph.penalties(xp, weights, grads)
+        states = graph.next_states(xp, weights, caches) if training and graph.has_state else ()
+        return value, tuple(chain.from_iterable(grads)), P, states

@@ -1,0 +1,47 @@
+"""The pure training step, and the device-side divergence guard around it.
+
+``step(weights, opt_state, X, Y, noise) -> (weights, opt_state, stats)``, ``stats`` being
+the batch loss then each metric, taken before the update. ``noise`` holds one array per
+noise-drawing node (dropout masks). The optimizer updates the trainable weights; stateful
+layers' new state (moving statistics) comes from the forward.
+"""
+
+from __future__ import annotations
+
+from ..ops import all_finite, keep_where
+
+
+def make_step(network, optimizer, metrics, xp):
+    """The pure update for one batch, with ``xp`` bound once."""
+    loss_and_grads, update = network.loss_and_grads, optimizer.update
+    loss_scale, graph = network.policy.loss_scale, network.graph
+
+    def step(weights, opt_state, X, Y, noise):
+        loss, grads, P, states = loss_and_grads(xp, weights, X, Y, noise, loss_scale(opt_state))
+        if graph.has_state:
+            params, opt_state = update(xp, graph.trainable(weights), grads, opt_state)
+            weights = graph.merge(params, states)
+        else:
+            weights, opt_state = update(xp, weights, grads, opt_state)
+        if not metrics:
+            return weights, opt_state, (loss,)
+        return weights, opt_state, (loss, *[metric(xp, P, Y) for metric in metrics])
+
+    return step
+
+
+def guard(step, xp, weights=False):
+    """The device-side divergence guard around ``step``: it carries ``good``, the count of
+    updates applied, and ``alive``; a non-finite loss (or, with ``weights``, a non-finite
+    new weight) stops further updates."""
+
+    def guarded(params, opt_state, alive, good, X, Y, masks):
+        new_params, new_state, stats = step(params, opt_state, X, Y, masks)
+        ok = alive & xp.isfinite(stats[0])
+        if weights:
+            ok = ok & all_finite(xp, new_params)
+        params = keep_where(xp, ok, new_params, params)
+        opt_state = keep_where(xp, ok, new_state, opt_state)
+        return params, opt_state, ok, good + xp.astype(ok, good.dtype), stats
+
+    return guarded

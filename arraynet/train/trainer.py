@@ -1,0 +1,250 @@
+"""The trainer: one ``fit`` of a model, from its data feed to the epoch loop.
+
+It checks the arguments, takes the data through the model's intake (building the model
+from its shape), picks or compiles the runner (``loops``), draws each epoch's order and
+noise on the host, runs the runner over the feed, and tells the callbacks, once per epoch.
+Divergence, memory limits and a call that raises are handled here: the model keeps the
+weights from before a failed update.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_freed_host_memory
+from ..callbacks import CallbackList, History, ProgressBar
+from ..data import batch_size_for
+from ..ops import all_finite
+from ..precision import check_support
+from ..validation import check_count, check_flag, check_fraction
+from .hooks import LiveBatchHooks, callback_list, verbosity
+from .loops import epochs_per_call, make_runner
+
+
+class DivergenceError(FloatingPointError):
+    """Training diverged: a loss or a weight became NaN or infinite (the book's ch. 4 lesson).
+
+    ``epoch`` and ``batch`` (0-based; ``batch`` None if a replay could not find it) say
+    where; the model keeps the weights from before that update.
+    """
+
+    def __init__(self, epoch: int, batch: int | None, lr: float):
+        self.epoch, self.batch, self.lr = epoch, batch, lr
+        where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
+        super().__init__(
+            f"training diverged at {where} (counting from 1) with learning rate {lr:g}: the "
+            "loss or the weights became NaN or infinite. The weights from before that update "
+            f"are kept. Try a smaller learning rate, e.g. {lr / 10:g}."
+        )
+
+
+class Trainer:
+    """Trains ``model`` on the selected backend (see ``Model.fit`` for the arguments)."""
+
+    def __init__(self, model):
+        self.model, self.variables = model, model.variables
+        self.backend = current_backend()
+
+    def fit(
+        self,
+        X,
+        y,
+        mode,
+        batch_size,
+        epochs,
+        shuffle,
+        seed,
+        verbose,
+        callbacks,
+        validation_data,
+        validation_split,
+        initial_epoch,
+        chunk_rows,
+    ) -> History:
+        model, backend = self.model, self.backend
+        model.check_trainable()
+        callbacks = callback_list(callbacks)
+        epochs = check_count(epochs, "epochs")
+        initial_epoch = check_count(initial_epoch, "initial_epoch")
+        verbose = verbosity(verbose)
+        check_flag(shuffle, "shuffle")
+        if seed is not None:
+            check_count(seed, "seed")
+        check_fraction(validation_split, "validation_split")
+        batch_size_for(mode, 1, batch_size)  # argument checks before touching data
+        check_support(model.precision, backend)
+        model.optimizer.check_dtype(backend.xp, backend.float_dtype)
+        feed, input_shape = model.intake().feed(
+            backend, X, y, chunk_rows, validation_data, validation_split
+        )
+        model.build_for(input_shape)
+        # a chunk smaller than the batch trains as one partial batch; "full": one per chunk
+        feed.batch_size = batch_size_for(mode, feed.largest, batch_size)
+        self.feed = feed
+        self._check_memory()
+        if backend.on_host:
+            reuse_freed_host_memory()
+        rng = model.rng if seed is None else np.random.default_rng(seed)
+        model.history = History(
+            {
+                "epochs": epochs,
+                "initial_epoch": initial_epoch,
+                "mode": mode,
+                "batch_size": feed.batch_size,
+                "samples": feed.rows,
+            }
+        )
+        progress = [ProgressBar(bar=verbose == 1)] if verbose else []
+        hooks = CallbackList([*callbacks, *progress, model.history], model)
+        self.variables.state_on(backend, model.optimizer, model.graph.trainable)
+        self.runner = self._runner(hooks if hooks.wants_batches else None)
+        model.stop_training = False
+        last_logs = {}  # the last epoch's, for on_train_end (as in Keras)
+        hooks.on_train_begin({})
+        try:
+            self._epochs(hooks, rng, (initial_epoch, epochs), shuffle, last_logs)
+        finally:  # a callback that raised still closes its file, the bar its line
+            hooks.on_train_end(last_logs)
+        return model.history
+
+    def _epochs(self, hooks, rng, span, shuffle, last_logs) -> None:
+        """Train epochs ``span[0]`` to ``span[1]`` (several per runner call where no callback
+        needs each on time), telling ``hooks``; ``last_logs`` gets each epoch's logs."""
+        model, feed = self.model, self.feed
+        epoch, epochs = span
+        names = model.score_names()
+        timely = hooks.timely or feed.validation is not None
+        while epoch < epochs and not model.stop_training:
+            count = 1 if feed.streams else epochs_per_call(feed.rows, epochs - epoch, timely)
+            if count == 1:
+                hooks.on_epoch_begin(epoch, {})  # may change the learning rate in the state
+            with self.backend.quiet_overflow():  # divergence is reported below
+                means, done, failed = feed.train(self, rng, count, shuffle)
+            for e in range(done):
+                if count > 1:
+                    hooks.on_epoch_begin(epoch, {})
+                logs = self._epoch_logs(names, [m[e] for m in means])
+                model.epoch = epoch = epoch + 1
+                hooks.on_epoch_end(epoch - 1, logs)
+                last_logs.update(logs)
+                if model.stop_training:
+                    break
+            if failed != -1 and not model.stop_training:
+                self._diverged(hooks, epoch, failed, names, last_logs)
+                return
+
+    def _epoch_logs(self, names, means) -> dict:
+        """An epoch's logs: its means, and the scores on the validation data if any."""
+        logs = {name: float(m) for name, m in zip(names, means)}
+        if self.feed.validation is not None:
+            with self.backend.quiet_overflow():
+                scores = self.model.compute_scores(self.backend, *self.feed.validation)
+            logs.update((f"val_{name}", float(v)) for name, v in zip(names, scores))
+        return logs
+
+    def _diverged(self, hooks, epoch, failed, names, last_logs) -> None:
+        """A non-finite loss or weight at update ``failed`` of ``epoch``: with a
+        TerminateOnNaN, every callback hears the epoch end with every value NaN (as in
+        Keras) and training stops; else DivergenceError. The weights before it are kept."""
+        if not hooks.stops_on_nan:
+            raise DivergenceError(epoch, failed, self.model.learning_rate)
+        validation = self.feed.validation is not None
+        keys = [*names, *(f"val_{name}" for name in names if validation)]
+        logs = dict.fromkeys(keys, math.nan)
+        hooks.on_epoch_end(epoch, logs)
+        last_logs.update(logs)
+
+    def _memory_needed(self) -> int:
+        """Estimated device bytes for training on the feed: its data on the device (and a
+        shuffled copy), weights, gradients, new weights and optimizer slots, and each
+        node's output, pre-activation and delta for one batch."""
+        model, feed = self.model, self.feed
+        sizes = [math.prod(s) for s in model.graph.value_shapes(model.input_shape)]
+        values = feed.device_rows * (sizes[0] + sizes[-1]) * 2
+        weights = sum(math.prod(s) for s in model.weight_shapes())
+        values += weights * (3 + len(model.optimizer.slots))
+        values += feed.batch_size * (sizes[0] + 3 * sum(sizes[1:]))
+        return values * np.dtype(self.backend.dtype).itemsize
+
+    def _check_memory(self) -> None:
+        """Refuse, before training, a batch whose estimate exceeds ``use(memory_limit=)``."""
+        needed, backend = self._memory_needed(), self.backend
+        if backend.memory_limit is not None and needed > backend.memory_limit:
+            raise DeviceMemoryError(
+                self.feed.batch_size, needed, backend.device or backend.name, backend.memory_limit
+            )
+
+    # -- what the feed calls ------------------------------------------------------------
+
+    def draws(self, rng, rows: int, epochs: int, shuffle: bool):
+        """Each epoch's row order, then its noise (dropout masks), drawn on the host in that
+        order (so grouping epochs into calls changes nothing), stacked and moved once."""
+        graph, backend = self.model.graph, self.backend
+        shapes = graph.value_shapes(self.model.input_shape)
+        noisy = [
+            (graph.layers[graph.nodes[k].layer], shapes[graph.nodes[k].inputs[0]])
+            for k in graph.noise_nodes
+        ]
+        orders, noise = [], []
+        for _ in range(epochs):
+            if shuffle:
+                orders.append(rng.permutation(rows))
+            noise.append([layer.noise(rng, rows, shape) for layer, shape in noisy])
+        index = backend.xp.int32 if rows < 2**31 else backend.xp.int64
+        orders = backend.asarray(np.stack(orders), index) if shuffle else None
+        return orders, tuple(backend.asarray(np.stack(n)) for n in zip(*noise))
+
+    def run(self, X, Y, orders, noise, count: int, meanwhile=None):
+        """One runner call over ``X`` on the device: ``(means, failed)`` with the weights
+        committed up to a failed update (``failed``: -1 none, None found but not located, else
+        the update's index in the call). ``meanwhile()`` runs after the call is launched and
+        before its result is read: streaming moves the next chunk there, while the device
+        (asynchronous on CuPy and JAX) still works on this one."""
+        variables = self.variables
+        before = variables.weights, variables.opt_state
+        try:
+            weights, state, means, failed = self.runner(*before, X, Y, orders, noise, count)
+            if meanwhile is not None:
+                meanwhile()
+            failed = int(failed)  # with the means, the one read-back of the call
+        except Exception as err:
+            variables.commit(*before)  # batch hooks may have moved them on
+            if not out_of_memory(err):
+                raise
+            device = self.backend.device or self.backend.name
+            raise DeviceMemoryError(self.feed.batch_size, self._memory_needed(), device) from err
+        variables.commit(weights, state)
+        if not bool(all_finite(self.backend.xp, weights)):  # an overflow no loss showed
+            variables.commit(*before)
+            failed = self._replay(X, Y, orders, noise, count)
+        return means, failed
+
+    def _replay(self, X, Y, orders, noise, count: int):
+        """Train the call again from its start with the new weights checked at every update:
+        the failed update's index (None if not found again), the weights from before it."""
+        variables = self.variables
+        weights, state, _, failed = self.runner.replay(
+            variables.weights, variables.opt_state, X, Y, orders, noise, count
+        )
+        if int(failed) < 0:  # not found again: keep the call's start, batch unknown
+            return None
+        variables.commit(weights, state)
+        return int(failed)
+
+    def _runner(self, on_batch):
+        model, backend = self.model, self.backend
+        metrics = [f for _, f in model.metrics]
+        network = model.network
+        if on_batch is not None:  # the callbacks are part of this runner: no caching
+            hooks = LiveBatchHooks(on_batch, self.variables, backend)
+            return make_runner(
+                backend, network, model.optimizer, metrics, self.feed.batch_size, hooks
+            )
+        key = (backend, self.feed.batch_size)
+        if key not in model.runners:
+            model.runners[key] = make_runner(
+                backend, network, model.optimizer, metrics, self.feed.batch_size
+            )
+        return model.runners[key]
