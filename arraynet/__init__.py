@@ -20,8 +20,7 @@ from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError
 from .models import Model, Sequential, load, save
 from .train import DivergenceError
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "DeviceMemoryError",

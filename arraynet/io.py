@@ -65,6 +65,8 @@ from io import BytesIO
 
 import numpy as np
 
+from .version import __version__
+
 FORMAT, VERSION = "arraynet", 1
 MEMBERS = ("manifest.json", "config.json", "weights.npz", "optimizer.npz")
 _STATE_KEYS = ("config", "epoch", "has_optimizer_state", "rng_state")
@@ -117,8 +119,6 @@ def write_state(state: dict, path) -> None:
 
 
 def _archive(state: dict) -> bytes:
-    from . import __version__
-
     members = {
         "config.json": _to_json({key: state[key] for key in _STATE_KEYS}),
         "weights.npz": _npz("w", state["weights"]),

@@ -135,7 +135,7 @@ if sys.argv[1] == "fit":  # a fit on a host backend sets it
     model = an.Sequential([an.layers.Dense(1)], input_dim=2)
     model.compile()
     model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
-    tuned = an.backend._ALLOCATOR["tuned"]
+    tuned = an.backend.ALLOCATOR["tuned"]
 else:
     tuned = reuse_freed_host_memory()
 faults()

@@ -129,11 +129,11 @@ def test_training_through_onednn_matches_float64_reference(linear, monkeypatch):
     """Two minibatch epochs of a 160-wide relu network, products above the threshold."""
     recording, calls = _spy(linear)
     monkeypatch.setattr(backend_module, "_onednn_linear", lambda: recording)
-    backend_module._torch_namespace.cache_clear()
+    backend_module.torch_namespace.cache_clear()
     try:
         history, model, start = _train_on_torch()
     finally:
-        backend_module._torch_namespace.cache_clear()
+        backend_module.torch_namespace.cache_clear()
     assert calls, "the products should have gone to oneDNN"
     X, Y = _data()
     spec = [("relu", True), ("relu", True), (None, True)]
@@ -174,11 +174,11 @@ def test_info_says_where_torch_matmuls_run(capsys, monkeypatch, linear, switch, 
     from arraynet.cli import main
 
     monkeypatch.setenv("ARRAYNET_ONEDNN", switch)
-    backend_module._torch_namespace.cache_clear()
+    backend_module.torch_namespace.cache_clear()
     try:
         assert main(["info"]) == 0
     finally:
-        backend_module._torch_namespace.cache_clear()
+        backend_module.torch_namespace.cache_clear()
     torch_line = next(line for line in capsys.readouterr().out.splitlines() if "  torch " in line)
     assert says in torch_line
 

@@ -17,13 +17,19 @@ Modules, each importing only those above it:
 
 from .base import Backend
 from .libraries import BACKENDS, DTYPES
-from .memory import _ALLOCATOR as _ALLOCATOR  # read by tests/test_memory.py
-from .memory import KEEP_FREED_BYTES, DeviceMemoryError, out_of_memory, reuse_freed_host_memory
+from .memory import (
+    ALLOCATOR,
+    KEEP_FREED_BYTES,
+    DeviceMemoryError,
+    out_of_memory,
+    reuse_freed_host_memory,
+)
 from .select import available_backends, current_backend, numpy_backend, use
 from .torch_matmul import ONEDNN_MIN_PRODUCT, X86_64
 from .transfer import host_array, library_of, to_numpy
 
 __all__ = [
+    "ALLOCATOR",
     "BACKENDS",
     "DTYPES",
     "KEEP_FREED_BYTES",

@@ -9,17 +9,17 @@ import numpy as np
 
 from . import torch_matmul
 from .base import Backend
-from .namespace import _lean_numpy
+from .namespace import lean_numpy
 
 BACKENDS = ("numpy", "cupy", "jax", "torch", "array_api_strict")
 DTYPES = ("float32", "float64")
 _EXTRA = {"numpy": "", "cupy": "cupy", "jax": "jax", "torch": "torch", "array_api_strict": "strict"}
 
 
-def _load(name: str, dtype: str, device=None) -> Backend:
+def load_backend(name: str, dtype: str, device=None) -> Backend:
     if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}; got {name!r}")
-    dtype = _dtype_name(dtype)
+    dtype = dtype_name(dtype)
     try:
         importlib.import_module(name)
     except ImportError as err:
@@ -46,7 +46,7 @@ def _check_dtype_on_device(backend: Backend) -> None:
         )
 
 
-def _dtype_name(dtype) -> str:
+def dtype_name(dtype) -> str:
     """ "float32"/"float64" from a name or a NumPy dtype (``np.float64`` works too); None is
     the default, float32 (NumPy would read it as float64)."""
     if dtype is None:
@@ -60,10 +60,10 @@ def _dtype_name(dtype) -> str:
     return name
 
 
-_NUMPY = _lean_numpy()
+_NUMPY = lean_numpy()
 
 
-def _numpy(dtype, device):
+def numpy_backend_of(dtype, device):
     if device not in (None, "cpu"):
         raise ValueError(f"device: expected None or 'cpu' for numpy; got {device!r}")
     # NumPy 2 implements the standard itself, and its functions skip the compat wrappers'
@@ -118,7 +118,7 @@ def _jax(dtype, device):
 def _torch(dtype, device):
     import torch
 
-    xp = torch_matmul._torch_namespace()
+    xp = torch_matmul.torch_namespace()
 
     try:
         device = torch.device("cpu" if device is None else device)
@@ -150,7 +150,7 @@ def _array_api_strict(dtype, device):
 
 
 _LOADERS = {
-    "numpy": _numpy,
+    "numpy": numpy_backend_of,
     "cupy": _cupy,
     "jax": _jax,
     "torch": _torch,

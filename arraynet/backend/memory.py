@@ -33,7 +33,7 @@ def out_of_memory(err: BaseException) -> bool:
     )
 
 
-_ALLOCATOR = {"tuned": False}
+ALLOCATOR = {"tuned": False}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 KEEP_FREED_BYTES = 1 << 30
 
@@ -49,7 +49,7 @@ def reuse_freed_host_memory() -> bool:
     off glibc, or where ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` is set
     (the user's choice stands).
     """
-    if _ALLOCATOR["tuned"]:
+    if ALLOCATOR["tuned"]:
         return True
     if {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ):
         return False
@@ -59,5 +59,5 @@ def reuse_freed_host_memory() -> bool:
         return False
     tuned = mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES) == 1
     tuned = tuned and mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES) == 1
-    _ALLOCATOR["tuned"] = tuned
+    ALLOCATOR["tuned"] = tuned
     return tuned

@@ -6,14 +6,14 @@ import dataclasses
 
 from ..validation import check_count
 from .base import Backend
-from .libraries import BACKENDS, _dtype_name, _load, _numpy
+from .libraries import BACKENDS, dtype_name, load_backend, numpy_backend_of
 
-_current = _load("numpy", "float32")
+_current = load_backend("numpy", "float32")
 
 
 def numpy_backend(dtype: str = "float64") -> Backend:
     """NumPy on the host, for checking data without moving it."""
-    return _numpy(_dtype_name(dtype), None)
+    return numpy_backend_of(dtype_name(dtype), None)
 
 
 def current_backend() -> Backend:
@@ -33,7 +33,7 @@ class use:  # noqa: N801 - reads as a verb: ``arraynet.use("jax")``
 
     def __init__(self, name: str = "numpy", dtype: str = "float32", device=None, memory_limit=None):
         global _current
-        backend = _load(name, dtype, device)
+        backend = load_backend(name, dtype, device)
         if memory_limit is not None:
             limit = check_count(memory_limit, "memory_limit", minimum=1)
             backend = dataclasses.replace(backend, memory_limit=limit)
@@ -56,7 +56,7 @@ def available_backends() -> list[str]:
     names = []
     for name in BACKENDS:
         try:
-            _load(name, "float32")
+            load_backend(name, "float32")
         except (ImportError, RuntimeError):
             continue
         names.append(name)

@@ -8,7 +8,7 @@ import os
 import platform
 from types import ModuleType
 
-from .namespace import _namespace_with
+from .namespace import namespace_with
 
 ONEDNN_MIN_PRODUCT = 1 << 20  # m*k*n above which oneDNN beats torch.matmul here (measured)
 X86_64 = ("x86_64", "AMD64")
@@ -26,7 +26,7 @@ def _lean_torch() -> ModuleType:
     """
     import array_api_compat.torch as compat
 
-    return _namespace_with(compat, matmul=_routed_matmul(compat.matmul, _onednn_linear()))
+    return namespace_with(compat, matmul=_routed_matmul(compat.matmul, _onednn_linear()))
 
 
 def _onednn_linear():
@@ -80,6 +80,6 @@ def _routed_matmul(matmul, linear):
 
 
 @functools.cache
-def _torch_namespace() -> ModuleType:
+def torch_namespace() -> ModuleType:
     """The torch backend's namespace, made once (``cache_clear()`` makes it again)."""
     return _lean_torch()
