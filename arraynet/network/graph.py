@@ -28,7 +28,9 @@ class Graph:
         for k, node in enumerate(self.nodes):
             if not node.inputs or any(not 0 <= i <= k for i in node.inputs):
                 raise ValueError(f"node {k}: expected inputs among values 0..{k}; got {node}")
-        self.input_shape = None
+        self.input_shape, self.has_state = None, False
+        # a chain: node k calls layer k on value k (fast paths below, same math)
+        self.is_chain = all(n.layer == k and n.inputs == (k,) for k, n in enumerate(self.nodes))
         self.noise_nodes = tuple(
             k for k, n in enumerate(self.nodes) if self.layers[n.layer].draws_noise
         )
@@ -89,6 +91,10 @@ class Graph:
             start += len(params) + len(states)
         self.stateful = tuple(i for i, (_, states) in enumerate(specs) if states)
         self.has_state = bool(self.stateful)
+        self._plan = [  # per node: what its forward and backward look up, looked up once
+            (self.layers[n.layer], self.slices[n.layer], self._backward_ctx[k])
+            for k, n in enumerate(self.nodes)
+        ]
         return [p for params, states in specs for p in params + states]
 
     def trainable(self, weights) -> tuple:
@@ -112,6 +118,12 @@ class Graph:
 
     def forward(self, xp, weights, X, noise=None, training: bool = False):
         """``(Y, caches)``; ``noise``: one array per noise-drawing node (training only)."""
+        if self.is_chain and not noise:
+            ctx, caches = self._ctx(training), []
+            for layer, part, _ in self._plan:
+                X, cache = layer.forward(xp, weights[part], X, ctx)
+                caches.append(cache)
+            return X, caches
         values, caches = [X], []
         noise = dict(zip(self.noise_nodes, noise)) if noise else {}
         for k, node in enumerate(self.nodes):
@@ -137,6 +149,8 @@ class Graph:
     def backward(self, xp, weights, caches, delta, at_preactivation: bool = False) -> list:
         """Each layer's grads (a tuple per layer), from the delta at the output (at its
         layer's pre-activation if ``at_preactivation``)."""
+        if self.is_chain:
+            return self._chain_backward(xp, weights, caches, delta, at_preactivation)
         grads = [None] * len(self.layers)
         deltas = {self.output: delta}
         for k in reversed(range(len(self.nodes))):
@@ -155,6 +169,21 @@ class Graph:
             if ctx.need_dX:
                 self._pass_back(deltas, node.inputs, dX)
         return [g if g is not None else self._zeros(xp, weights, i) for i, g in enumerate(grads)]
+
+    def _chain_backward(self, xp, weights, caches, delta, at_preactivation: bool) -> list:
+        plan, grads = self._plan, [()] * len(self.nodes)
+        k = len(plan) - 1
+        if at_preactivation:
+            layer, part, ctx = plan[k]
+            delta, grads[k] = layer.backward_from_preactivation(
+                xp, weights[part], caches[k], delta, ctx
+            )
+            k -= 1
+        while k >= 0:
+            layer, part, ctx = plan[k]
+            delta, grads[k] = layer.backward(xp, weights[part], caches[k], delta, ctx)
+            k -= 1
+        return grads
 
     @staticmethod
     def _pass_back(deltas: dict, inputs: tuple, dX) -> None:

@@ -73,7 +73,10 @@ class Network:
         of mixed float16 (the delta is multiplied by it, the grads divided).
         """
         graph = self.graph
-        P, caches = self.forward(xp, weights, X, noise, training)
+        if self.compute is None:
+            P, caches = graph.forward(xp, weights, X, noise, training)
+        else:
+            P, caches = self.forward(xp, weights, X, noise, training)
         value, delta, at_Z = self._loss(xp, P, caches, Y)
         if scale is not None:
             delta = delta * scale
