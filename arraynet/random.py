@@ -11,7 +11,7 @@ A generator asks for its draws as a *layout*: a list of parts ``("uniform", k)``
   not depend on how they are chunked.
 - **Device draws** (:func:`device_draws`) use the selected library's own generator on its
   device (cupy, jax, torch: one small function each, named by backend, importing its library
-  lazily, as in ``backend.py``), seeded from ``seed`` and the chunk index. Fast and
+  lazily, as in ``backend/``), seeded from ``seed`` and the chunk index. Fast and
   reproducible per backend and ``chunk_rows``, not equal across backends.
 """
 
