@@ -229,7 +229,7 @@ def _devices(backend) -> str:
 
 
 def _route(backend) -> str:
-    """Where torch's large float32 CPU matmuls run (see ``backend._lean_torch``)."""
+    """Where torch's large float32 CPU matmuls run (see ``backend.torch_matmul``)."""
     if backend.name != "torch":
         return ""
     if getattr(backend.xp.matmul, "onednn", False):
