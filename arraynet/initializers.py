@@ -23,6 +23,11 @@ def ones(rng, shape):
 
 
 def _fans(shape):
+    """``(fan_in, fan_out)``; for a kernel of rank > 2 (a convolution's ``(kh, kw, C, F)``)
+    each is times the receptive field ``kh * kw``, as Keras counts them."""
+    if len(shape) > 2:
+        field = int(np.prod(shape[:-2]))
+        return shape[-2] * field, shape[-1] * field
     fan_in = shape[0] if len(shape) > 1 else 1
     return fan_in, shape[-1]
 

@@ -5,11 +5,38 @@ is one new module and one entry in ``LAYERS``.
 """
 
 from .base import INFERENCE, TRAINING, Context, Layer, Param
+from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .normalization import BatchNormalization
+from .pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from .reshape import Flatten, Reshape
 
-LAYERS = {cls.__name__: cls for cls in (Dense, Dropout, Flatten, Reshape)}
+LAYERS = {
+    cls.__name__: cls
+    for cls in (
+        Dense,
+        Dropout,
+        Flatten,
+        Reshape,
+        Conv1D,
+        Conv2D,
+        MaxPooling1D,
+        MaxPooling2D,
+        AveragePooling1D,
+        AveragePooling2D,
+        GlobalAveragePooling2D,
+        GlobalMaxPooling2D,
+        BatchNormalization,
+    )
+}
 
 
 def from_config(config: dict) -> Layer:
@@ -22,6 +49,15 @@ def from_config(config: dict) -> Layer:
 
 
 __all__ = [
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Conv1D",
+    "Conv2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
     "INFERENCE",
     "TRAINING",
     "Context",

@@ -32,12 +32,14 @@ Fused output
     loss that fuses with it takes its delta at the pre-activation: ``pre_activation(cache)
     -> (Z, A)`` and ``backward_from_preactivation(xp, weights, cache, dZ, ctx)``.
 
-Also: ``check_differentiable(index)`` (raise ValueError if backward cannot run),
+Also: ``memory(input_shape)`` (entries per example a step holds, for the memory estimate),
+``check_differentiable(index)`` (raise ValueError if backward cannot run),
 ``get_config() -> dict`` (with ``"class"``; ``layers.from_config`` rebuilds it).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -77,6 +79,11 @@ class Layer:
 
     def params(self, input_shape: tuple) -> list[Param]:
         return []
+
+    def memory(self, input_shape: tuple) -> int:
+        """Entries per example a training step holds for this layer (its output, what its
+        cache keeps, its delta): for the memory estimate before training."""
+        return 3 * math.prod(self.output_shape(input_shape))
 
     def states(self, input_shape: tuple) -> list[Param]:
         return []

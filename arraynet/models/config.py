@@ -39,7 +39,8 @@ def restore(model, state: dict) -> None:
     from ``state["config"]``), checking the optimizer state's shapes."""
     model.set_weights(state["weights"])
     if state["has_optimizer_state"]:
-        expected = model.optimizer.state_shapes([w.shape for w in state["weights"]])
+        trainable = model.graph.trainable([w.shape for w in state["weights"]])
+        expected = model.optimizer.state_shapes(list(trainable))
         shapes = [s.shape for s in state["optimizer_state"]]
         if shapes != expected:
             raise ValueError(

@@ -91,4 +91,6 @@ class Network:
         if graph.penalized:
             value = value + graph.penalties(xp, weights, grads)
         states = graph.next_states(xp, weights, caches) if training and graph.has_state else ()
+        if states and self.compute is not None:  # state kept in the master dtype
+            states = [self.policy.high(xp, s, X) for s in states]
         return value, tuple(chain.from_iterable(grads)), P, states

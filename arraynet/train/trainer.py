@@ -158,14 +158,17 @@ class Trainer:
 
     def _memory_needed(self) -> int:
         """Estimated device bytes for training on the feed: its data on the device (and a
-        shuffled copy), weights, gradients, new weights and optimizer slots, and each
-        node's output, pre-activation and delta for one batch."""
+        shuffled copy), weights, gradients, new weights and optimizer slots, and what each
+        node holds for one batch (``Layer.memory``: output, cache and delta)."""
         model, feed = self.model, self.feed
-        sizes = [math.prod(s) for s in model.graph.value_shapes(model.input_shape)]
+        graph = model.graph
+        shapes = graph.value_shapes(model.input_shape)
+        sizes = [math.prod(s) for s in shapes]
         values = feed.device_rows * (sizes[0] + sizes[-1]) * 2
         weights = sum(math.prod(s) for s in model.weight_shapes())
         values += weights * (3 + len(model.optimizer.slots))
-        values += feed.batch_size * (sizes[0] + 3 * sum(sizes[1:]))
+        held = sum(graph.layers[n.layer].memory(shapes[n.inputs[0]]) for n in graph.nodes)
+        values += feed.batch_size * (sizes[0] + held)
         return values * np.dtype(self.backend.dtype).itemsize
 
     def _check_memory(self) -> None:

@@ -1,0 +1,212 @@
+"""Pooling (Keras semantics, channels last): max and average over windows, and global.
+
+Windows come from ``ops.windows`` (gathers); the backward sends each output's delta back
+through the windows' adjoint. Max pooling pads with -inf and gives a window's delta to its
+first largest entry (as torch and TensorFlow); "same" average pooling divides by the real,
+unpadded entries of each window (as Keras). The 1-D layers are the 2-D ones on width 1.
+"""
+
+from __future__ import annotations
+
+from array_api_compat import device
+
+from ..ops.windows import axis_windows, same_counts, windows_2d, windows_2d_adjoint
+from ..validation import check_choice
+from .base import TRAINING, Context, Layer
+from .conv import PADDINGS, check_unsupported, pair
+
+
+class _Pooling2D(Layer):
+    """Shared by max and average pooling over ``(rows, H, W, C)``."""
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None):
+        check_unsupported(data_format, 1)
+        self.pool_size = self._tuple(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else self._tuple(strides, "strides")
+        self.padding = check_choice(padding, "padding", PADDINGS)
+
+    def _tuple(self, value, argument):
+        return pair(value, argument)
+
+    def _as_2d(self, shape):
+        return tuple(shape)
+
+    def _from_2d(self, shape):
+        return tuple(shape)
+
+    def _plan(self, shape):
+        if len(shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__}: expected inputs of shape (rows, H, W, channels); "
+                f"got per-example shape {tuple(shape)}"
+            )
+        try:
+            return tuple(
+                axis_windows(n, k, s, 1, self.padding)
+                for n, k, s in zip(shape[:2], self.pool_size, self.strides)
+            )
+        except ValueError as err:
+            raise ValueError(f"{type(self).__name__}: {err}") from None
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        shape = self._as_2d(input_shape)
+        rows, cols = self._plan(shape)
+        return self._from_2d((rows.out, cols.out, shape[2]))
+
+    def memory(self, input_shape: tuple) -> int:
+        shape = self._as_2d(input_shape)
+        rows, cols = self._plan(shape)
+        return rows.out * cols.out * shape[2] * (3 + rows.size * cols.size)
+
+    def _windows(self, xp, X, value):
+        """``(windows (N, Ho, Wo, kh * kw, C), plan, 4-D shape)``."""
+        X4 = xp.reshape(X, (X.shape[0], *self._as_2d(tuple(X.shape[1:]))))
+        rows, cols = self._plan(tuple(X4.shape[1:]))
+        G = windows_2d(xp, X4, rows, cols, value)
+        n, ho, wo, kh, kw, c = G.shape
+        return xp.reshape(G, (n, ho, wo, kh * kw, c)), (rows, cols), tuple(X4.shape)
+
+    def _back(self, xp, dG, plan, shape, out_shape):
+        """The delta per window entry ``(N, Ho, Wo, kh * kw, C)`` back to the input."""
+        rows, cols = plan
+        dG = xp.reshape(dG, (shape[0], rows.out, cols.out, rows.size, cols.size, shape[3]))
+        dX = windows_2d_adjoint(xp, dG, rows, cols)
+        return xp.reshape(dX, out_shape)
+
+    def _out(self, xp, Y):
+        return xp.reshape(Y, (Y.shape[0], *self._from_2d(tuple(Y.shape[1:]))))
+
+    def _delta_2d(self, xp, dY, plan, shape):
+        rows, cols = plan
+        return xp.reshape(dY, (shape[0], rows.out, cols.out, shape[3]))
+
+    def get_config(self) -> dict:
+        return {
+            "class": type(self).__name__,
+            "pool_size": self._saved(self.pool_size),
+            "strides": self._saved(self.strides),
+            "padding": self.padding,
+        }
+
+    def _saved(self, value):
+        return list(value)
+
+    def __repr__(self) -> str:
+        size, strides = tuple(self._saved(self.pool_size)), tuple(self._saved(self.strides))
+        extra = "" if strides == size else f", strides={strides}"
+        extra += "" if self.padding == "valid" else f", padding={self.padding!r}"
+        return f"{type(self).__name__}({size}{extra})"
+
+
+class MaxPooling2D(_Pooling2D):
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        G, plan, shape = self._windows(xp, X, -float("inf"))
+        first = xp.argmax(G, axis=3)  # (N, Ho, Wo, C): the first largest entry
+        Y = xp.max(G, axis=3)
+        return self._out(xp, Y), (first, plan, shape, tuple(X.shape))
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        first, plan, shape, in_shape = cache
+        dY = self._delta_2d(xp, dY, plan, shape)
+        taps = plan[0].size * plan[1].size
+        positions = xp.reshape(xp.arange(taps, device=device(dY)), (1, 1, 1, taps, 1))
+        chosen = xp.astype(positions == first[:, :, :, None, :], dY.dtype)
+        return self._back(xp, chosen * dY[:, :, :, None, :], plan, shape, in_shape), ()
+
+
+class AveragePooling2D(_Pooling2D):
+    def _counts(self, xp, plan, like):
+        """Real entries per window, ``(1, Ho, Wo, 1)`` ("same" divides by these)."""
+        rows, cols = plan
+        if self.padding == "valid":
+            return float(rows.size * cols.size)
+        counts = xp.asarray(same_counts(rows, cols), dtype=like.dtype, device=device(like))
+        return xp.reshape(counts, (1, rows.out, cols.out, 1))
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        G, plan, shape = self._windows(xp, X, 0.0)
+        Y = xp.sum(G, axis=3) / self._counts(xp, plan, G)
+        return self._out(xp, Y), (plan, shape, tuple(X.shape))
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        plan, shape, in_shape = cache
+        dY = self._delta_2d(xp, dY, plan, shape) / self._counts(xp, plan, dY)
+        taps = plan[0].size * plan[1].size
+        spread = xp.broadcast_to(dY[:, :, :, None, :], (*dY.shape[:3], taps, dY.shape[3]))
+        return self._back(xp, spread, plan, shape, in_shape), ()
+
+
+class _Pooling1D:
+    """Mixin: the 2-D pooling on ``(rows, steps, 1, channels)``."""
+
+    def _tuple(self, value, argument):
+        if isinstance(value, (tuple, list)) and len(value) == 1:
+            value = value[0]
+        return (pair(value, argument)[0], 1)
+
+    def _as_2d(self, shape):
+        if len(shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__}: expected inputs of shape (rows, steps, channels); "
+                f"got per-example shape {tuple(shape)}"
+            )
+        return (shape[0], 1, shape[1])
+
+    def _from_2d(self, shape):
+        return (shape[0], shape[2])
+
+    def _saved(self, value):
+        return [value[0]]
+
+
+class MaxPooling1D(_Pooling1D, MaxPooling2D):
+    pass
+
+
+class AveragePooling1D(_Pooling1D, AveragePooling2D):
+    pass
+
+
+class _GlobalPooling2D(Layer):
+    """Over ``(rows, H, W, C)`` to ``(rows, C)``."""
+
+    def __init__(self, data_format=None, keepdims: bool = False):
+        check_unsupported(data_format, 1)
+        if keepdims:
+            raise ValueError(f"keepdims: expected False (not supported); got {keepdims!r}")
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__}: expected inputs of shape (rows, H, W, channels); "
+                f"got per-example shape {tuple(input_shape)}"
+            )
+        return (input_shape[2],)
+
+    def get_config(self) -> dict:
+        return {"class": type(self).__name__}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        return xp.mean(X, axis=(1, 2)), tuple(X.shape)
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        n, h, w, c = cache
+        return xp.broadcast_to(dY[:, None, None, :] / (h * w), cache), ()
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        n, h, w, c = X.shape
+        flat = xp.reshape(X, (n, h * w, c))
+        return xp.max(flat, axis=1), (xp.argmax(flat, axis=1), tuple(X.shape))
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        first, (n, h, w, c) = cache
+        positions = xp.reshape(xp.arange(h * w, device=device(dY)), (1, h * w, 1))
+        chosen = xp.astype(positions == first[:, None, :], dY.dtype)
+        return xp.reshape(chosen * dY[:, None, :], (n, h, w, c)), ()
