@@ -66,7 +66,7 @@ def axis_windows(length: int, size: int, stride: int, dilation: int, padding: st
 
 
 def _indices(xp, values, like):
-    return xp.asarray(values, dtype=xp.int64, device=device(like))
+    return xp.asarray(values, dtype=xp.int32, device=device(like))
 
 
 def pad(xp, X, axis: int, windows: AxisWindows, value: float = 0.0):
