@@ -211,3 +211,20 @@ def _one_hot(xp, labels, classes: int, dtype, argument="y"):
     labels = xp.astype(labels, xp.int32)  # in range: uint8 could not count 300 classes
     columns = xp.arange(classes, dtype=xp.int32, device=device(labels))
     return xp.astype(labels[:, None] == columns, dtype)
+
+
+def convert_checked(backend: Backend, X, y, output_shape, loss):
+    """``(X, Y)`` on ``backend`` from host arrays that :func:`inputs` and :func:`targets` have
+    already accepted (a streamed chunk, checked in the pass before training): the same
+    conversion, without the checks' passes over the data."""
+    dtype = backend.dtype
+    X = backend.asarray(np.asarray(X, dtype=dtype))
+    Y = np.asarray(y)
+    units = output_shape[0] if len(output_shape) == 1 else None
+    column = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1)
+    if loss.accepts_labels and units is not None and units > 1 and column:
+        labels = Y.reshape(-1).astype(np.int64)
+        Y = labels[:, None] == np.arange(units)
+    elif Y.ndim == 1 and units == 1:
+        Y = Y.reshape(-1, 1)
+    return X, backend.asarray(np.asarray(Y, dtype=dtype))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..backend import numpy_backend
 from . import checks, sources
 
@@ -64,8 +66,12 @@ class Intake:
         return shape
 
     def _chunk(self, backend, X, y):
-        """A streamed chunk on the device, copied beside the training still running."""
+        """A streamed chunk on the device, copied beside the training still running. Host
+        chunks were checked in the one pass before training: here they are only converted."""
         with backend.copy_stream():
+            if isinstance(X, np.ndarray) and isinstance(y, np.ndarray):
+                output_shape = self.output_shape_for(tuple(X.shape[1:]))
+                return checks.convert_checked(backend, X, y, output_shape, self.loss)
             return self.arrays(backend, X, y)
 
     def validation(self, backend, validation_data, input_shape: tuple):
