@@ -3,7 +3,9 @@ the device and dtype asked for and returns its ``Backend``."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import threading
 
 import numpy as np
 
@@ -28,7 +30,8 @@ def load_backend(name: str, dtype: str, device=None) -> Backend:
             f"backend {name!r} is not installed: pip install arraynet[{extra}]"
         ) from err
     backend = _LOADERS[name](dtype, device)
-    _check_dtype_on_device(backend)
+    with x64_scope(backend):  # JAX lists float64 only where x64 is on
+        _check_dtype_on_device(backend)
     return backend
 
 
@@ -98,10 +101,7 @@ def _jax(dtype, device):
     import jax
     import jax.numpy as xp
 
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        # x64 stays on once turned on: float32 code paths pass dtypes explicitly.
-        jax.config.update("jax_enable_x64", True)
-    devices = jax.devices()
+    devices = jax.devices()  # x64 is the selection's (select.py): see the JAX x64 helpers
     if device is None:
         device = devices[0]
     elif isinstance(device, int) and not isinstance(device, bool):
@@ -156,3 +156,72 @@ _LOADERS = {
     "torch": _torch,
     "array_api_strict": _array_api_strict,
 }
+
+
+# -- JAX's x64 flag: float64 JAX arrays exist only where it is on -----------------------------
+# JAX lets it be set for the process (``jax.config.update``) or for one thread (the
+# ``jax.enable_x64`` context); it has no per-task scope. Float32 code paths pass dtypes
+# explicitly, so x64 left on changes nothing of arraynet's float32 math.
+
+_X64 = threading.local()  # per thread: how many selections hold x64 here, and JAX's context
+
+
+def needs_x64(backend: Backend) -> bool:
+    return backend.name == "jax" and backend.dtype == "float64"
+
+
+def x64_on() -> bool:
+    """Whether JAX's x64 flag is on in this thread (False where JAX is not loaded)."""
+    import sys
+
+    jax = sys.modules.get("jax")
+    return jax is not None and bool(jax.config.jax_enable_x64)
+
+
+def hold_x64() -> int:
+    """Turn x64 on in this thread until :func:`release_x64` (counted: the first hold enters
+    JAX's thread-local context, the last release leaves it). Returns this thread's id."""
+    import jax
+
+    count = getattr(_X64, "count", 0)
+    if count == 0:
+        _X64.context = jax.enable_x64(True)
+        _X64.context.__enter__()
+    _X64.count = count + 1
+    return threading.get_ident()
+
+
+def release_x64(thread: int | None) -> None:
+    """Undo one :func:`hold_x64` made in thread ``thread`` (where that is this thread: JAX's
+    context can only be left in the thread that entered it; elsewhere the hold stays)."""
+    if thread is None or thread != threading.get_ident() or not getattr(_X64, "count", 0):
+        return
+    _X64.count -= 1
+    if _X64.count == 0:
+        context, _X64.context = _X64.context, None
+        context.__exit__(None, None, None)
+
+
+def set_x64_everywhere(on: bool) -> bool:
+    """Set JAX's process-wide x64 flag; whether it changed."""
+    import jax
+
+    state = jax.enable_x64  # its process-wide value, whatever this thread's context says
+    now = state.get_global() if hasattr(state, "get_global") else jax.config.jax_enable_x64
+    if bool(now) == on:
+        return False
+    jax.config.update("jax_enable_x64", on)
+    return True
+
+
+@contextlib.contextmanager
+def x64_scope(backend: Backend):
+    """x64 on in this thread for the block, where ``backend`` needs it."""
+    if not needs_x64(backend) or x64_on():
+        yield
+        return
+    thread = hold_x64()
+    try:
+        yield
+    finally:
+        release_x64(thread)
