@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from .activations import Softmax, log_softmax
+from .activations import Softmax
+from .activations import log_softmax_of as log_softmax
 
 
 def _rows(P) -> int:

@@ -90,7 +90,7 @@ class Dense(Layer):
         return {
             "class": "Dense",
             "units": self.units,
-            "activation": self.activation.name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.name_of(self.kernel_initializer),
             "bias_initializer": initializers.name_of(self.bias_initializer),
