@@ -96,8 +96,7 @@ MIXED = [  # (kernel_size, strides, padding, activation, use_bias)
 def test_rectangular_kernels_activations_and_no_bias_match_torch(
     backend, kernel, strides, padding, activation, use_bias
 ):
-    import torch
-
+    torch = pytest.importorskip("torch")
     layer = Conv2D(4, kernel, strides, padding, activation=activation, use_bias=use_bias)
     shape = (7, 8, 3)
     X, weights, dY = _conv_case(
@@ -123,8 +122,7 @@ CONV1D = [  # odd and even lengths in turn
 
 @pytest.mark.parametrize(("k", "s", "d", "padding", "n"), CONV1D, ids=str)
 def test_conv1d_matches_torch(backend, k, s, d, padding, n):
-    import torch.nn.functional as F
-
+    F = pytest.importorskip("torch").nn.functional
     layer = Conv1D(FILTERS, k, strides=s, padding=padding, dilation_rate=d)
     out, before, after = keras_padding(n, k, s, d, padding)
     assert layer.output_shape((n, CHANNELS)) == (out, FILTERS)
