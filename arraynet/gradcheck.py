@@ -14,7 +14,8 @@ A compiled model is checked on its compiled loss (regularizers included, dropout
 :class:`~arraynet.layers.Layer`) is checked through its own ``forward``/``backward`` on
 ``L = ½‖layer(X) − y‖² / rows``, parameters and input ``X`` alike; its parameters come from
 its initializers and ``numpy.random.default_rng(seed)``, as does its noise (a Dropout
-mask).
+mask); its state (BatchNormalization's moving statistics) is held fixed, from its
+initializers unless ``weights`` gives it after the parameters.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def gradcheck(target, X, y, eps: float = 1e-6, tol: float = 1e-7, *, weights=Non
 
     ``target``: a compiled model (with weights) or a layer.
     ``weights``: the point to check at, in ``get_weights()`` order (default: the model's
-    weights, or a layer's initial parameters drawn from ``seed``). Runs in float64 on the
+    weights, or a layer's initial parameters drawn from ``seed``; for a layer, its
+    parameters, or its parameters then its state). Runs in float64 on the
     selected backend; the selection is restored afterwards.
     """
     eps, tol = check_positive(eps, "eps"), check_positive(tol, "tol")
@@ -184,19 +186,26 @@ def _layer_check(layer, weights, seed):
         data.inputs(backend, host_X, None)  # shape and value checks, naming X
         rows, shape = host_X.shape[0], host_X.shape[1:]
         rng = np.random.default_rng(seed)
-        specs = layer.params(shape)
-        initial = [spec.initializer(rng, spec.shape) for spec in specs]
-        params = _host(initial if weights is None else weights)
-        shapes = [spec.shape for spec in specs]
+        specs, states = layer.params(shape), layer.states(shape)
+        initial = [spec.initializer(rng, spec.shape) for spec in specs + states]
+        given = initial if weights is None else list(weights)
+        if len(given) == len(specs):  # the trainable ones: the state from its initializers
+            given += initial[len(specs) :]
+        params = _host(given)
+        shapes = [spec.shape for spec in specs + states]
         if [p.shape for p in params] != shapes:
             raise ValueError(f"weights: expected shapes {shapes}; got {[p.shape for p in params]}")
+        params, state = (
+            params[: len(specs)],
+            tuple(backend.asarray(p) for p in params[len(specs) :]),
+        )
         noise = backend.asarray(layer.noise(rng, rows, shape)) if layer.draws_noise else None
         ctx = Context(training=True, noise=noise, need_dX=True)
         Yb = data.targets(backend, y, rows, layer.output_shape(shape), losses.get("squared_error"))
 
         def forward(ps):
             *ws, Xp = [backend.asarray(p) for p in ps]
-            return layer.forward(xp, tuple(ws), Xp, ctx)
+            return layer.forward(xp, (*ws, *state), Xp, ctx)
 
         def loss(ps):
             D = forward(ps)[0] - Yb
@@ -204,7 +213,7 @@ def _layer_check(layer, weights, seed):
 
         points = [*params, host_X.astype(np.float64)]
         Y, cache = forward(points)
-        ws = tuple(backend.asarray(p) for p in params)
+        ws = (*(backend.asarray(p) for p in params), *state)
         dX, grads = layer.backward(xp, ws, cache, (Y - Yb) / rows, ctx)
         names = [*(spec.short for spec in specs), "X"]
         return names, points, loss, [*grads, dX]
