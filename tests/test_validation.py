@@ -372,12 +372,12 @@ def test_unknown_activation(be, activation, exc, values):
 @pytest.mark.parametrize(
     ("loss", "exc", "values"),
     [
-        ("hinge", ValueError, ("hinge",)),
+        ("hinge_loss", ValueError, ("hinge_loss",)),  # not a Keras name
         ("squared-error", ValueError, ("squared-error",)),
         (None, (TypeError, ValueError), ()),
         (3, (TypeError, ValueError), ()),
     ],
-    ids=["hinge", "squared-error", "None", "int"],
+    ids=["unknown name", "squared-error", "None", "int"],
 )
 def test_unknown_loss(be, loss, exc, values):
     model = _model(compile=False)

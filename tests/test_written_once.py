@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).parents[1] / "arraynet"
 ARRAY_LIBRARIES = {"numpy", "cupy", "jax", "jaxlib", "torch", "array_api_strict"}
 MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "activations/",
-    "losses.py",
+    "losses/",
     "optimizers/",
     "network/graph.py",
     "network/network.py",

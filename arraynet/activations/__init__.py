@@ -23,7 +23,6 @@ from .basic import (
     Step,
     Tanh,
 )
-from .erf import erf
 from .smooth import (
     ELU,
     GELU,
@@ -36,6 +35,7 @@ from .smooth import (
     Softplus,
     Softsign,
 )
+from .special import erf
 
 CLASSES = {
     cls.name: cls

@@ -7,7 +7,7 @@ import math
 
 from ..validation import check_flag
 from .base import Activation, log_softmax_of, sigmoid_of, softmax_of, softplus_of
-from .erf import erf
+from .special import erf
 
 
 class ELU(Activation):
@@ -49,7 +49,7 @@ _ONE_OVER_SQRT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 class GELU(Activation):
     """``Z Φ(Z)``: with ``approximate=False`` (Keras's default) ``Φ(Z) = (1 + erf(Z/√2))/2``
-    (erf from ``activations/erf.py``); with ``approximate=True`` the tanh form
+    (erf from ``activations/special.py``); with ``approximate=True`` the tanh form
     ``(1 + tanh(√(2/π) (Z + 0.044715 Z³)))/2``."""
 
     name = "gelu"
