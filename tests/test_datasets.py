@@ -132,3 +132,12 @@ def test_the_digits_example_reaches_97_percent(backend, capsys):
     with an.use("numpy", dtype="float64"):
         _, _, accuracy64 = digits.run(epochs=30)
     assert accuracy64 >= 0.97
+
+
+def test_the_digits_cnn_example_reaches_98_5_percent(backend, capsys):
+    pytest.importorskip("sklearn")
+    if backend != "numpy":
+        pytest.skip("the digits CNN example is timed on numpy only")
+    accuracy = load_example("digits_cnn").main(["--backend", "numpy"])
+    assert accuracy >= 0.985  # the MLP of examples/digits.py: about 0.97
+    assert "test accuracy" in capsys.readouterr().out
