@@ -31,7 +31,8 @@ written in this order:
     the optimizer state (see :mod:`arraynet.optimizers`), members ``s0.npy``, ``s1.npy``,
     ...: ``s0`` the step count (integer, shape ()), ``s1`` the base learning rate (float,
     shape ()), then the slots: for each slot kind of the optimizer, one array per weight,
-    shaped and ordered as the weights; with ``precision`` "mixed_float16", two more of shape
+    shaped and ordered as the weights, then one of shape () for each of the optimizer's
+    scalars (Nadam's ``u_product``); with ``precision`` "mixed_float16", two more of shape
     (): the loss scale and the count of finite steps since it last changed. No members when
     ``has_optimizer_state`` is false.
 

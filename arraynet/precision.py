@@ -59,11 +59,30 @@ class DynamicLossScale(Optimizer):
 
     def __init__(self, inner: Optimizer, initial: float = 2.0**15, growth_interval: int = 2000):
         self.inner, self.initial, self.growth_interval = inner, initial, growth_interval
-        self.lr, self.name = inner.lr, inner.name
+        self.name, self.schedule = inner.name, inner.schedule
+
+    @property
+    def learning_rate(self) -> float:
+        return self.inner.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self.inner.learning_rate = value  # keeps the state's last two entries
+
+    lr = learning_rate
 
     @property
     def slots(self):
         return self.inner.slots
+
+    def attach(self, variables) -> None:
+        self.inner.attach(variables)
+
+    def detach(self, variables) -> None:
+        self.inner.detach(variables)
+
+    def check_dtype(self, xp, dtype) -> None:
+        self.inner.check_dtype(xp, dtype)
 
     def init(self, xp, params):
         state = self.inner.init(xp, params)
@@ -85,8 +104,11 @@ class DynamicLossScale(Optimizer):
         good = xp.where(finite & ~grow, good + 1, xp.zeros_like(good))
         return params, (*inner, scale, good)
 
-    def learning_rate(self, state):
-        return self.inner.learning_rate(state)
+    def current_learning_rate(self, state):
+        return self.inner.current_learning_rate(state)
+
+    def final_weights(self, xp, state, params):
+        return self.inner.final_weights(xp, state[:-2], params)
 
     def with_learning_rate(self, xp, state, lr):
         return (*self.inner.with_learning_rate(xp, state[:-2], lr), *state[-2:])

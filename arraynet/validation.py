@@ -47,6 +47,16 @@ def check_fraction(value, argument: str) -> float:
     return float(value)
 
 
+def check_unit_interval(value, argument: str, open_low: bool = False) -> float:
+    """A real number in [0, 1] (``open_low``: in (0, 1])."""
+    interval = "(0, 1]" if open_low else "[0, 1]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument}: expected a number in {interval}; got {value!r}")
+    if not 0 <= value <= 1 or (open_low and value == 0):
+        raise ValueError(f"{argument}: expected a number in {interval}; got {value}")
+    return float(value)
+
+
 def check_numeric(a: np.ndarray, argument: str) -> np.ndarray:
     """A host array of real numbers (bool, int or float), all finite."""
     if a.dtype.kind not in "biuf":

@@ -128,7 +128,7 @@ def test_a_learning_rate_float32_cannot_hold_is_refused_before_training(backend,
             np.testing.assert_array_equal(a, b)
         model.compile("mse", an.optimizers.SGD(lr=0.01))
         model.fit(X, Y, verbose=0)
-        with pytest.raises(ValueError, match="^lr: expected"):
+        with pytest.raises(ValueError, match="^learning_rate: expected"):
             model.learning_rate = 1e39
         assert model.learning_rate == pytest.approx(0.01)
     with an.use(backend, dtype="float64"):  # float64 holds both
@@ -144,7 +144,7 @@ def test_a_learning_rate_float32_cannot_hold_is_refused_before_training(backend,
 def test_a_learning_rate_that_is_not_a_number_is_a_type_error(lr):
     model = an.Sequential([an.layers.Dense(1)], input_dim=3, seed=0)
     model.compile("mse", "sgd")
-    with pytest.raises(TypeError, match="^lr: expected a number >= 0"):
+    with pytest.raises(TypeError, match="^learning_rate: expected a number >= 0"):
         model.learning_rate = lr
     assert model.learning_rate == pytest.approx(0.01)
 

@@ -129,9 +129,12 @@ class Model:
         policy = Policy(precision)
         network = Network(self.graph, loss, policy)
         optimizer = policy.optimizer(optimizers.get(optimizer))  # all checked: now change
+        if self.optimizer is not None:  # it keeps the learning rate it trained with
+            self.optimizer.detach(self.variables)
         self.metrics, self.precision = chosen_metrics, precision
         self.network, self.optimizer = network, optimizer
         self.variables.set_state(None)
+        optimizer.attach(self.variables)  # its learning_rate reads and sets the state's
         self.runners = {}
 
     def check_compiled(self) -> None:
@@ -147,7 +150,7 @@ class Model:
     @property
     def learning_rate(self) -> float:
         """The optimizer's base learning rate, as training sees it now."""
-        return float(self.optimizer.learning_rate(self._opt_state_here()))
+        return float(self.optimizer.current_learning_rate(self._opt_state_here()))
 
     @learning_rate.setter
     def learning_rate(self, lr: float) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend, current_backend, to_numpy
+from ..backend import Backend, current_backend, numpy_backend, to_numpy
 
 
 class Variables:
@@ -36,6 +36,12 @@ class Variables:
     def commit(self, weights, opt_state) -> None:
         """Weights and state computed on the backend they are already on."""
         self.weights, self.opt_state = weights, opt_state
+
+    def edit_state(self, edit) -> None:
+        """Replace the optimizer state by ``edit(xp, state)``, where it lives (NumPy on the
+        host): how an optimizer sets the learning rate it holds there."""
+        xp = (self.state_backend or numpy_backend()).xp
+        self.opt_state = tuple(edit(xp, self.opt_state))
 
     def on(self, backend: Backend) -> tuple:
         """The weights (and optimizer state) moved onto ``backend`` if they live elsewhere."""

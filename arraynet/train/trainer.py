@@ -105,9 +105,27 @@ class Trainer:
         hooks.on_train_begin({})
         try:
             self._epochs(hooks, rng, (initial_epoch, epochs), shuffle, last_logs)
+            self._final_weights()
         finally:  # a callback that raised still closes its file, the bar its line
             hooks.on_train_end(last_logs)
         return model.history
+
+    def _final_weights(self) -> None:
+        """The weights the optimizer ends training with, before on_train_end (as Keras'
+        ``finalize_variable_values``: its moving averages under ``use_ema``)."""
+        graph, variables = self.model.graph, self.variables
+        weights = variables.on(self.backend)
+        trainable = graph.trainable(weights)
+        final = self.model.optimizer.final_weights(
+            self.backend.xp, variables.opt_state, trainable
+        )
+        if final is trainable:
+            return
+        index = graph.trainable_index if graph.has_state else range(len(weights))
+        weights = list(weights)
+        for i, w in zip(index, final):
+            weights[i] = w
+        variables.commit(tuple(weights), variables.opt_state)
 
     def _epochs(self, hooks, rng, span, shuffle, last_logs) -> None:
         """Train epochs ``span[0]`` to ``span[1]`` (several per runner call where no callback
