@@ -198,7 +198,23 @@ def targets(summaries: dict[str, dict], device: str = "cpu") -> list[dict]:
                 own = 100 * summaries[key][name]["own_ceiling_share"]
                 label = f"({key}) {name} share of {backend}'s own matmul ceiling (not a target)"
                 out.append(_check(label, own, 80, "%"))
+    out += _cnn_targets(have, rate)
     return out + (_gpu_targets(summaries, have, rate) if device == "cuda" else [])
+
+
+def _cnn_targets(have, rate) -> list[dict]:
+    """(f), the CNN: arraynet numpy within 2x of torch eager, arraynet jax at or above it;
+    beside them, each against the hand-written JAX epoch (not a target)."""
+    out = []
+    for backend, bound in (("numpy", 0.5), ("jax", 1.0)):
+        name = f"arraynet {backend}"
+        if have("f", name, TORCH):
+            ratio = rate("f", name) / rate("f", TORCH)
+            out.append(_check(f"(f) {name} / {TORCH} throughput", ratio, bound))
+        if have("f", name, JAX):
+            ratio = rate("f", name) / rate("f", JAX)
+            out.append(_check(f"(f) {name} / {JAX} throughput (not a target)", ratio, 1.0))
+    return out
 
 
 def _gpu_targets(summaries, have, rate) -> list[dict]:

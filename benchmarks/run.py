@@ -11,7 +11,7 @@ import pstats
 import statistics
 import time
 
-from . import ceiling, peers, report, shapes, timing
+from . import ceiling, cnn, peers, report, shapes, timing
 
 ARRAYNET_BACKENDS = ("numpy", "jax", "torch", "cupy")  # not array_api_strict: correctness only
 
@@ -20,7 +20,8 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument(
         "--shapes",
-        help="which of a,b,c,d,e (default a-d, a-e with --device cuda; a,b with --quick)",
+        help="which of a,b,c,d,e,f (default a-d and f, a-f with --device cuda; a,b with "
+        "--quick); f is the CNN",
     )
     p.add_argument(
         "--repeats",
@@ -87,12 +88,12 @@ def _ceilings(libraries, m, k, n, repeats=5) -> dict[str, float]:
 
 
 def _shape_keys(args, device) -> list[str]:
-    default = "a,b,c,d,e" if device == "cuda" else "a,b,c,d"
+    default = "a,b,c,d,e,f" if device == "cuda" else "a,b,c,d,f"
     chosen = args.shapes or ("a,b" if args.quick else default)
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = set(keys) - set(shapes.SHAPES)
     if unknown:
-        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e; got {sorted(unknown)}")
+        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e,f; got {sorted(unknown)}")
     return keys
 
 
@@ -100,7 +101,8 @@ def _run_shape(shape, args, backends, libraries, device, notes) -> tuple[dict, d
     """Time every implementation on ``shape`` and print its table: ``(raw, summary)``, the
     summary None when nothing installed here runs the shape."""
     X, Y, weights = shapes.make_data(shape)
-    impls, left_out = peers.build(shape, X, Y, weights, backends, device)
+    build = cnn.build if isinstance(shape, cnn.CnnShape) else peers.build
+    impls, left_out = build(shape, X, Y, weights, backends, device)
     notes = left_out + notes
     if not impls:  # a GPU shape where only CPU-only libraries are installed
         print(f"\n{shape.describe()}\nnothing installed here runs this shape")

@@ -8,13 +8,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import main, peers, report  # noqa: E402
+from benchmarks import cnn, main, peers, report  # noqa: E402
 
 # One pytest-xdist worker runs this module (``--dist loadgroup``), so the 40-second
 # ``quick_run`` below runs once, not once in each worker that draws one of its tests.
@@ -182,3 +183,63 @@ def test_openblas_hint_only_when_avx512_lies_unused(architecture, flags, says):
     assert (hint is not None) == says
     if says:
         assert architecture in hint and "OPENBLAS_CORETYPE=SkylakeX" in hint
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    """One quick run of shape (f), the CNN: its raw results."""
+    import contextlib
+    import io
+
+    path = tmp_path_factory.mktemp("bench") / "cnn.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--quick", "--shapes", "f", "--repeats", "1", "--json", str(path)]) == 0
+    return json.loads(path.read_text())
+
+
+def test_the_cnn_table_lists_arraynet_torch_eager_and_hand_written_jax(cnn_run):
+    import arraynet as an
+
+    run = cnn_run["shapes"]["f"]
+    backends = [b for b in ("numpy", "jax", "torch", "cupy") if b in an.available_backends()]
+    needs = {cnn.TorchCnn.name: "torch", cnn.JaxCnnScan.name: "jax"}
+    missing = {name for name, module in needs.items() if not installed(module)}
+    names = {f"arraynet {b}" for b in backends} | (set(needs) - missing)
+    assert set(run["results"]) == names
+    assert {note.split(":")[0] for note in run["notes"] if "left out" in note} == missing
+
+
+def test_the_cnn_implementations_end_with_the_same_weights(cnn_run):
+    rows = cnn_run["shapes"]["f"]["results"]
+    assert len(rows) >= 2
+    for name, row in rows.items():
+        assert row["weights_off"] < 1e-4, name
+        assert row["final_loss"] == pytest.approx(rows["arraynet numpy"]["final_loss"], rel=1e-4)
+
+
+def test_the_cnn_targets_are_reported_not_asserted(cnn_run):
+    labels = {t["target"] for t in cnn_run["targets"]}
+    if installed("torch"):
+        assert "(f) arraynet numpy / torch eager throughput" in labels
+    assert all(isinstance(t["holds"], bool) for t in cnn_run["targets"])
+
+
+def test_the_torch_cnn_takes_and_gives_keras_layouts():
+    """NCHW kernels and the dense rows permuted from Keras's (H, W, C) flattening and back."""
+    pytest.importorskip("torch")
+    shape = cnn.CnnShape("f", "cnn", batch=4, rows=8, epochs=1)
+    X, Y, weights = cnn.make_data(shape)
+    assert X.shape == (8, 28, 28, 1) and Y.shape == (8, 10)
+    assert [w.shape for w in weights] == [
+        (3, 3, 1, 32),
+        (32,),
+        (3, 3, 32, 64),
+        (64,),
+        (1600, 10),
+        (10,),
+    ]
+    assert shape.largest == (4 * 11 * 11, 288, 64)
+    torch_cnn = cnn.TorchCnn(shape, X, Y, weights)
+    torch_cnn.reset()
+    for a, b in zip(torch_cnn.weights_now(), weights, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -36,6 +36,10 @@ class Backend:
         if self.name == "numpy":
             return np.asarray(a, dtype=dtype)
         host = np.asarray(a, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
+        if self.name == "jax":  # converted here, then a transfer: no program per shape
+            import jax
+
+            return jax.device_put(host.astype(np.dtype(dtype), copy=False), self.device)
         if self.name == "torch" and not host.flags.writeable:
             host = host.copy()  # torch on the CPU would share it, warning it is read-only
         return self.xp.asarray(host, dtype=dtype, device=self.device)

@@ -18,6 +18,8 @@ class Activation(Layer):
     """``activations.get(activation)`` applied to the input: a name, an activation object
     (``an.activations.gelu``) or class, or a config from ``activations.serialize``."""
 
+    independent_rows = True
+
     def __init__(self, activation):
         self.function = activations.get(activation)
         self.activation = (

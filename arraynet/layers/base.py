@@ -26,6 +26,10 @@ Training and noise
     host-drawn noise for the batch. A layer with ``draws_noise = True`` draws it with
     ``noise(rng, rows, input_shape)`` from the fit's seeded NumPy generator (so every
     backend gets the same numbers); the trainer draws it once per epoch and slices it.
+    ``independent_rows = True`` says that each row's output depends on that row alone (and
+    its noise): no statistic over the batch. JAX then trains a short last batch as a
+    full-size one whose extra rows weigh nothing, in the same compiled program (else it
+    compiles one per short size). Default False, which is always correct.
 
 Fused output
     ``activation``: the elementwise activation the layer applies last (None if none). A
@@ -71,6 +75,7 @@ class Layer:
     """Base of every layer: the defaults of the protocol above."""
 
     draws_noise = False
+    independent_rows = False  # True: no row's output depends on another row
     activation = None
     penalized = False  # True when ``penalty`` returns a term
 

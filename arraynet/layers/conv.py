@@ -42,6 +42,8 @@ class Conv2D(Layer):
     """2-D convolution over ``(rows, H, W, C)``: kernel ``(kh, kw, C, filters)``, bias
     ``(filters,)``; output ``(rows, Ho, Wo, filters)``."""
 
+    independent_rows = True
+
     rank = 2
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",

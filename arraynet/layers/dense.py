@@ -13,6 +13,8 @@ class Dense(Layer):
     Inputs of any rank ``(rows, ..., inputs)``: the product is over the last axis, as Keras.
     """
 
+    independent_rows = True
+
     def __init__(
         self,
         units: int,

@@ -15,6 +15,7 @@ from .base import TRAINING, Context, Layer
 
 class Dropout(Layer):
     draws_noise = True
+    independent_rows = True
 
     def __init__(self, rate: float):
         self.rate = check_fraction(rate, "rate")

@@ -19,6 +19,8 @@ from .conv import PADDINGS, check_unsupported, pair
 class _Pooling2D(Layer):
     """Shared by max and average pooling over ``(rows, H, W, C)``."""
 
+    independent_rows = True
+
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None):
         check_unsupported(data_format, 1)
         self.pool_size = self._tuple(pool_size, "pool_size")
@@ -169,6 +171,8 @@ class AveragePooling1D(_Pooling1D, AveragePooling2D):
 
 class _GlobalPooling2D(Layer):
     """Over ``(rows, H, W, C)`` to ``(rows, C)``."""
+
+    independent_rows = True
 
     def __init__(self, data_format=None, keepdims: bool = False):
         check_unsupported(data_format, 1)

@@ -13,6 +13,8 @@ from .base import TRAINING, Context, Layer
 class Flatten(Layer):
     """``(rows, d1, d2, ...)`` to ``(rows, d1 * d2 * ...)``."""
 
+    independent_rows = True
+
     def output_shape(self, input_shape: tuple) -> tuple:
         return (math.prod(input_shape),)
 
@@ -31,6 +33,8 @@ class Flatten(Layer):
 
 class Reshape(Layer):
     """Each example to ``target_shape`` (one entry may be -1: inferred, as in Keras)."""
+
+    independent_rows = True
 
     def __init__(self, target_shape):
         if isinstance(target_shape, int) and not isinstance(target_shape, bool):

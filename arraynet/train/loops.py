@@ -2,11 +2,14 @@
 
 A runner trains ``epochs`` epochs in one call:
 
-    run(params, state, X, Y, orders, masks, epochs) -> (params, state, means, failed)
+    run(params, state, X, Y, orders, masks, epochs, plan=None)
+        -> (params, state, means, failed)
 
 ``orders`` is None (dataset order) or an (epochs, n) array of row permutations, ``masks``
-one (epochs, n, ...) array per noise-drawing node (dropout masks), and ``means`` holds, per
-statistic, an (epochs,) array of epoch means weighted by batch size.
+one (epochs, n, ...) array per noise-drawing node (dropout masks), host (NumPy) arrays that
+the runner moves (or arrays already on the device), and ``means`` holds, per statistic, the
+epoch means weighted by batch size (an array of at least ``epochs`` entries). ``plan``
+(:class:`Plan`) says how the fit will call the runner; only JAX's compiled programs use it.
 
 Divergence guard: an update whose loss is not finite is not applied, nor any after it;
 ``failed`` is the index of that update in the call (-1 when all went through), so the
@@ -19,20 +22,41 @@ in host memory the loop checks each loss on the host (free there); elsewhere the
 checks on the device and selects the old weights, with no read-back.
 
 The loop strategy is where the step meets a backend by name: JAX compiles the epochs into
-one call (``jax.jit`` + ``lax.scan`` over epochs and over batches); the other backends run
-the same step eagerly. Off the host (JAX, CuPy, torch on a GPU) nothing is read back inside
-the call; in host memory each loss is read as it comes, which costs no transfer. (Device
-choice, data generators and the ``arraynet info`` command name libraries too, in
-``backend/``, ``random.py``, ``datasets.py`` and ``cli.py``; the math never does.)
+one call (``jax.jit``, a loop over epochs and in it one over batches); the other backends
+run the same step eagerly. JAX's programs depend only on the math (``cache.py`` keys them
+by the configs, not by the model) and on the batch size: the rows are padded to a bucket
+(``padded_rows``), the numbers of rows and of epochs are values the program reads, and the
+short last batch trains as a full-size batch whose extra rows weigh nothing (where the
+layers keep rows apart, ``Layer.independent_rows``; else it is compiled by its size). Off
+the host (JAX, CuPy, torch on a GPU) nothing is read back inside the call; in host memory
+each loss is read as it comes, which costs no transfer. (Device choice, data generators and
+the ``arraynet info`` command name libraries too, in ``backend/``, ``random.py``,
+``datasets.py`` and ``cli.py``; the math never does.)
 """
 
 from __future__ import annotations
 
 import math
+import weakref
+from functools import partial
+from typing import NamedTuple
 
+import numpy as np
+
+from ..network import Network
+from .cache import COMPILED, compile_key
 from .step import guard, make_step
 
 ROWS_PER_CALL = 1 << 16  # epochs are grouped into calls of about this many rows
+
+
+class Plan(NamedTuple):
+    """How a fit calls its runner: ``grouped`` when several epochs go in one call (no
+    callback needs each on time), ``rows`` the most rows a call gets (a stream's largest
+    chunk). JAX compiles for them, so that every call of the fit runs the same program."""
+
+    grouped: bool
+    rows: int
 
 
 def _gather(xp, X, Y, order):
@@ -50,7 +74,15 @@ def _epoch_slice(orders, masks, e):
     return order, tuple(m[e, ...] for m in masks)
 
 
-def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=False):
+def _moved(backend, orders, masks):
+    """Host orders and masks on ``backend`` (arrays already there pass through)."""
+    if isinstance(orders, np.ndarray):
+        orders = backend.asarray(orders, getattr(backend.xp, orders.dtype.name))
+    masks = tuple(backend.asarray(m) if isinstance(m, np.ndarray) else m for m in masks)
+    return orders, masks
+
+
+def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, weights=False):
     """Epochs as a Python loop over consecutive batches of the (reordered) data.
 
     ``on_batch``, if given, is called around each update: ``params, opt_state =
@@ -59,6 +91,7 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
     ``host_checks`` each loss is checked on the host (arrays in host memory: no transfer);
     else the step is guarded on the device (``weights``: the new weights too).
     """
+    xp = backend.xp
     if not host_checks:
         guarded = guard(step, xp, weights)
 
@@ -91,7 +124,8 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
                 params, opt_state = on_batch.end(index, stop - start, params, opt_state)
         return params, opt_state, [sum(c) * batch_size / n for c in zip(*rows)], health
 
-    def run(params, opt_state, X, Y, orders, masks, epochs):
+    def run(params, opt_state, X, Y, orders, masks, epochs, plan=None):
+        orders, masks = _moved(backend, orders, masks)
         health = 0 if host_checks else (xp.asarray(True), xp.asarray(0, dtype=xp.int32))
         means = []
         for e in range(epochs):
@@ -109,7 +143,7 @@ def eager_epochs(xp, step, batch_size, on_batch=None, host_checks=True, weights=
         return params, opt_state, means, xp.where(alive, -1, good)
 
     if not weights:  # the weights checked at every update, for ``run.replay``
-        run.replay = eager_epochs(xp, step, batch_size, host_checks=False, weights=True)
+        run.replay = eager_epochs(backend, step, batch_size, host_checks=False, weights=True)
     return run
 
 
@@ -118,67 +152,214 @@ def _columns(means):
     return tuple(map(list, zip(*means))) if means else None
 
 
-def jax_epochs(xp, step, batch_size, on_batch=None, host_checks=False):
-    """Epochs as one compiled call: ``lax.scan`` over epochs, and inside each over the full
-    batches, then the partial last batch. Batch callbacks need the host between steps: then
-    the step alone is compiled and the epochs run eagerly (guarded on the device)."""
+def padded_rows(rows: int) -> int:
+    """The rows a compiled program takes: the next power of two up to ``ROWS_PER_CALL``,
+    above it the next multiple of an eighth of the next power of two (at most 12.5 %
+    padding), so a program serves every row count of its bucket."""
+    power = 1 << max(rows - 1, 0).bit_length()
+    if power <= ROWS_PER_CALL:
+        return power
+    step = power >> 3
+    return -(-rows // step) * step
+
+
+def epochs_cap(padded: int) -> int:
+    """The epochs a program's buffers hold for ``padded`` rows: as many as
+    ``epochs_per_call`` gives any row count of the bucket."""
+    return max(1, ROWS_PER_CALL // (padded // 2 + 1))
+
+
+class ShortBatchLoss:
+    """``loss`` on a batch of ``size`` rows of which the first ``rows`` are real: what the
+    loss gives a batch of those rows alone. A loss is the mean of its rows' losses (the
+    Loss protocol), so each row's loss is taken as a batch of one (``per_row``: ``jax.vmap``)
+    and averaged over the real rows, and each real row's delta divided by ``rows``, the
+    others' zero: the backward then gives the short batch's gradients."""
+
+    def __init__(self, loss, rows, keep, per_row):
+        self.loss, self.rows, self.keep, self.per_row = loss, rows, keep, per_row
+        self.fuses_with = loss.fuses_with
+
+    def __getattr__(self, name):  # name, targets, ... as the loss's
+        return getattr(self.loss, name)
+
+    def __call__(self, xp, P, Y):
+        return self._of(xp, lambda P, Y: self.loss(xp, P, Y), P, Y)
+
+    def fused(self, xp, Z, A, Y):
+        return self._of(xp, lambda Z, A, Y: self.loss.fused(xp, Z, A, Y), Z, A, Y)
+
+    def _of(self, xp, loss, *arrays):
+        values, deltas = self.per_row(loss)(*arrays)
+        deltas = deltas[:, 0, ...]  # each row's (1, ...) delta
+        keep = xp.reshape(self.keep, (-1,) + (1,) * (deltas.ndim - 1))
+        rows = xp.astype(self.rows, deltas.dtype)
+        value = short_mean(xp, values, self.keep, self.rows)
+        return value, xp.where(keep, deltas / rows, xp.zeros_like(deltas))
+
+
+def short_mean(xp, values, keep, rows):
+    """The mean of ``values`` over the rows ``keep`` marks (``rows`` of them)."""
+    return xp.sum(xp.where(keep, values, xp.zeros_like(values))) / xp.astype(rows, values.dtype)
+
+
+def jax_epochs(backend, network, optimizer, metrics, batch_size):
+    """Epochs as one compiled call: a loop over the epochs (their number a value the program
+    reads), in each the gather of the epoch's order and a loop over its batches. The data
+    are padded to ``padded_rows`` (once per array pair), the orders and masks to the
+    program's epochs and rows, so one program serves a bucket of row counts and any number
+    of epochs. Where the layers keep rows apart every batch runs the step for ``size`` rows
+    of which the first are real (all but in the short last batch: ``short_step``); else the
+    full batches run the plain step and the short one is compiled by its size.
+    ``run.step`` is the plain step alone, compiled, for batch callbacks."""
     import jax
+    from jax import lax
 
-    if on_batch is not None:
-        return eager_epochs(xp, jax.jit(step), batch_size, on_batch, host_checks=False)
+    xp, size = backend.xp, batch_size
+    step = make_step(network, optimizer, metrics, xp)
+    stats = 1 + len(metrics)
+    masked = all(layer.independent_rows for layer in network.layers)
 
-    def compiled(weights):
-        guarded = guard(step, xp, weights)
+    def per_row(function):
+        return jax.vmap(lambda *rows: function(*(r[None, ...] for r in rows)))
 
-        def epoch(carry, X, Y, order, masks):
-            X, Y = _gather(xp, X, Y, order)
-            n = X.shape[0]
-            full = n // batch_size
-            cut = full * batch_size
+    def short_step(rows):
+        """The step on ``size`` rows of which the first ``rows`` are real."""
+        keep = xp.arange(size) < rows
+        loss = ShortBatchLoss(network.loss, rows, keep, per_row)
+        scores = [
+            lambda xp, P, Y, f=f: short_mean(xp, per_row(partial(f, xp))(P, Y), keep, rows)
+            for f in metrics
+        ]
+        return make_step(Network(network.graph, loss, network.policy), optimizer, scores, xp)
 
-            def stacked(a):
-                return xp.reshape(a[:cut, ...], (full, batch_size, *a.shape[1:]))
+    def program(checked):
+        guarded = guard(step, xp, checked)
 
-            def body(carry, batch):
-                X, Y, masks = batch
-                *carry, stats = guarded(*carry, X, Y, masks)
-                return tuple(carry), stats
+        def batches(carry, totals, arrays, rows, tail):
+            """Train on the epoch's batches, adding each one's statistics times its rows."""
 
-            batches = (stacked(X), stacked(Y), tuple(map(stacked, masks)))
-            carry, stats = jax.lax.scan(body, carry, batches)
-            totals = tuple(xp.sum(s) * batch_size for s in stats)
-            if cut < n:
-                rest = _rows((X, Y), cut, n)
-                *carry, last = guarded(*carry, *rest, _rows(masks, cut, n))
-                totals = tuple(t + s * (n - cut) for t, s in zip(totals, last))
-            return tuple(carry), tuple(t / n for t in totals)
+            def add(totals, values, weight):
+                return tuple(t + xp.astype(v, t.dtype) * weight for t, v in zip(totals, values))
 
-        def run(params, opt_state, X, Y, orders, masks, epochs):
-            def body(carry, per_epoch):
-                return epoch(carry, X, Y, *per_epoch)
+            def body(i, state):
+                carry, totals = state
+                part = [lax.dynamic_slice_in_dim(a, i * size, size) for a in arrays]
+                if not masked:
+                    *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
+                    return tuple(carry), add(totals, values, size)
+                real = xp.minimum(rows - i * size, size)
+                short = guard(short_step(real), xp, checked)
+                *carry, values = short(*carry, *part[:2], tuple(part[2:]))
+                return tuple(carry), add(totals, values, xp.astype(real, totals[0].dtype))
 
-            start = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
-            (params, opt_state, alive, good), means = jax.lax.scan(
-                body, start, (orders, masks), length=epochs
-            )
+            count = (rows + size - 1) // size if masked else rows // size
+            if masked or size <= arrays[0].shape[0]:
+                carry, totals = lax.fori_loop(0, count, body, (carry, totals))
+            if tail:  # layers that mix rows: the short batch compiled by its size
+                part = [lax.dynamic_slice_in_dim(a, rows - tail, tail) for a in arrays]
+                *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
+                totals = add(totals, values, tail)
+            return tuple(carry), totals
+
+        def run(params, opt_state, X, Y, orders, noise, rows, count, tail=None, epochs=1):
+            carry = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
+            means = tuple(xp.zeros((epochs,), dtype=X.dtype) for _ in range(stats))
+
+            def body(e, state):
+                carry, means = state
+                data = (X, Y)
+                if orders is not None:
+                    data = _gather(xp, X, Y, lax.dynamic_index_in_dim(orders, e, 0, False))
+                masks = [lax.dynamic_index_in_dim(m, e, 0, False) for m in noise]
+                totals = tuple(xp.zeros((), dtype=X.dtype) for _ in range(stats))
+                carry, totals = batches(carry, totals, (*data, *masks), rows, tail)
+                means = tuple(
+                    lax.dynamic_update_index_in_dim(m, t / xp.astype(rows, t.dtype), e, 0)
+                    for m, t in zip(means, totals)
+                )
+                return carry, means
+
+            carry, means = lax.fori_loop(0, count, body, (carry, means))
+            params, opt_state, alive, good = carry
             return params, opt_state, means, xp.where(alive, -1, good)
 
-        return jax.jit(run, static_argnames="epochs")
+        return jax.jit(run, static_argnames=("tail", "epochs"))
 
-    fast = compiled(weights=False)
+    held = {}  # the last (X, Y) padded, while that X lives; the programs, once compiled
 
-    def run(*args, **kwargs):
-        return fast(*args, **kwargs)
+    def pad(a, rows):
+        n = a.shape[0]
+        if n == rows:
+            return a
+        if next(iter(a.devices())).platform != "cpu":  # on the device (a small program)
+            return jax.numpy.pad(a, [(0, rows - n)] + [(0, 0)] * (a.ndim - 1))
+        host = jax.device_get(a)  # no copy on the CPU
+        out = np.zeros((rows, *host.shape[1:]), host.dtype)
+        out[:n, ...] = host
+        return jax.device_put(out, a.sharding)
 
-    run.replay = compiled(weights=True)
+    def padded(X, Y, rows):
+        last = held.get("data")
+        if last is not None and last[0]() is X and last[1]() is Y and last[2] == rows:
+            return last[3]
+
+        def forget(ref):
+            if held.get("data", (None,))[0] is ref:
+                del held["data"]
+
+        pair = (pad(X, rows), pad(Y, rows))
+        held["data"] = (weakref.ref(X, forget), weakref.ref(Y), rows, pair)
+        return pair
+
+    def moved(a, shape, dtype):
+        """``a`` (host or device) in a zero array of ``shape``, moved to the device."""
+        a = a if isinstance(a, np.ndarray) else jax.device_get(a)
+        out = np.zeros(shape, dtype)
+        out[tuple(slice(0, k) for k in a.shape)] = a
+        return jax.device_put(out, backend.device)
+
+    def call(checked, params, opt_state, X, Y, orders, masks, epochs, plan=None):
+        n = X.shape[0]
+        grouped, largest = plan if plan is not None else (False, n)
+        bucket = padded_rows(max(n, largest))
+        rows = bucket + size if masked else bucket  # room for a short batch at full size
+        per_epoch = orders is not None or bool(masks)
+        kept = max(epochs, epochs_cap(bucket)) if grouped or not per_epoch else epochs
+        X, Y = padded(X, Y, rows)
+        if orders is not None:
+            orders = moved(orders, (kept, rows), np.dtype(orders.dtype))
+        floats = np.dtype(backend.float_dtype)
+        masks = tuple(moved(m, (kept, rows, *m.shape[2:]), floats) for m in masks)
+        values = [jax.device_put(np.int32(v), backend.device) for v in (n, epochs)]
+        if checked not in held:
+            held[checked] = program(checked)
+        tail = None if masked else n % size
+        return held[checked](
+            params, opt_state, X, Y, orders, masks, *values, tail=tail, epochs=kept
+        )
+
+    def run(*args):
+        return call(False, *args)
+
+    run.replay = partial(call, True)
+    run.step = jax.jit(step)
     return run
 
 
 def make_runner(backend, network, optimizer, metrics, batch_size, on_batch=None):
-    """The epochs runner for ``backend`` (see the module docstring)."""
+    """The epochs runner for ``backend`` (see the module docstring). JAX's come from the
+    compiled-runner cache, shared by every model of the same math."""
+    if backend.name == "jax":
+        key = compile_key(backend, network, optimizer, metrics, batch_size)
+        runner = COMPILED.get(
+            key, lambda: jax_epochs(backend, network, optimizer, metrics, batch_size)
+        )
+        if on_batch is None:
+            return runner
+        return eager_epochs(backend, runner.step, batch_size, on_batch, host_checks=False)
     step = make_step(network, optimizer, metrics, backend.xp)
-    strategy = jax_epochs if backend.name == "jax" else eager_epochs
-    return strategy(backend.xp, step, batch_size, on_batch, host_checks=backend.on_host)
+    return eager_epochs(backend, step, batch_size, on_batch, host_checks=backend.on_host)
 
 
 def epochs_per_call(rows: int, remaining: int, timely: bool) -> int:

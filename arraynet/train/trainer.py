@@ -20,7 +20,7 @@ from ..ops import all_finite
 from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, verbosity
-from .loops import epochs_per_call, make_runner
+from .loops import Plan, epochs_per_call, make_runner
 
 
 class DivergenceError(FloatingPointError):
@@ -100,6 +100,8 @@ class Trainer:
         hooks = CallbackList([*callbacks, *progress, model.history], model)
         self.variables.state_on(backend, model.optimizer, model.graph.trainable)
         self.runner = self._runner(hooks if hooks.wants_batches else None)
+        timely = hooks.timely or feed.validation is not None or feed.streams
+        self.plan = Plan(grouped=not timely, rows=feed.largest)  # as _epochs will call
         model.stop_training = False
         last_logs = {}  # the last epoch's, for on_train_end (as in Keras)
         hooks.on_train_begin({})
@@ -201,8 +203,9 @@ class Trainer:
 
     def draws(self, rng, rows: int, epochs: int, shuffle: bool):
         """Each epoch's row order, then its noise (dropout masks), drawn on the host in that
-        order (so grouping epochs into calls changes nothing), stacked and moved once."""
-        graph, backend = self.model.graph, self.backend
+        order (so grouping epochs into calls changes nothing), stacked on the host (the
+        runner moves them)."""
+        graph = self.model.graph
         shapes = graph.value_shapes(self.model.input_shape)
         noisy = [
             (graph.layers[graph.nodes[k].layer], shapes[graph.nodes[k].inputs[0]])
@@ -213,9 +216,9 @@ class Trainer:
             if shuffle:
                 orders.append(rng.permutation(rows))
             noise.append([layer.noise(rng, rows, shape) for layer, shape in noisy])
-        index = backend.xp.int32 if rows < 2**31 else backend.xp.int64
-        orders = backend.asarray(np.stack(orders), index) if shuffle else None
-        return orders, tuple(backend.asarray(np.stack(n)) for n in zip(*noise))
+        index = np.int32 if rows < 2**31 else np.int64
+        orders = np.stack(orders).astype(index, copy=False) if shuffle else None
+        return orders, tuple(np.stack(n) for n in zip(*noise))
 
     def run(self, X, Y, orders, noise, count: int, meanwhile=None):
         """One runner call over ``X`` on the device: ``(means, failed)`` with the weights
@@ -226,7 +229,9 @@ class Trainer:
         variables = self.variables
         before = variables.weights, variables.opt_state
         try:
-            weights, state, means, failed = self.runner(*before, X, Y, orders, noise, count)
+            weights, state, means, failed = self.runner(
+                *before, X, Y, orders, noise, count, self.plan
+            )
             if meanwhile is not None:
                 meanwhile()
             failed = int(failed)  # with the means, the one read-back of the call
@@ -247,7 +252,7 @@ class Trainer:
         the failed update's index (None if not found again), the weights from before it."""
         variables = self.variables
         weights, state, _, failed = self.runner.replay(
-            variables.weights, variables.opt_state, X, Y, orders, noise, count
+            variables.weights, variables.opt_state, X, Y, orders, noise, count, self.plan
         )
         if int(failed) < 0:  # not found again: keep the call's start, batch unknown
             return None
