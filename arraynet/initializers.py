@@ -56,10 +56,43 @@ def lecun(rng, shape):
     return rng.normal(0.0, np.sqrt(1.0 / _fans(shape)[0]), shape)
 
 
+def orthogonal(rng, shape):
+    """Keras's ``Orthogonal``: a standard normal ``(max(r, c), min(r, c))`` matrix (``r`` the
+    product of all axes but the last, ``c`` the last), its QR's ``Q`` with each column's sign
+    set by the sign of ``R``'s diagonal (so ``Q`` is uniform over orthogonal matrices), transposed
+    when ``r < c``: orthonormal columns, or rows for a wide kernel such as an LSTM's (U, 4U)."""
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal: expected a shape of at least 2 axes; got {tuple(shape)}")
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape)
+
+
+def unit_forget_bias(initializer, units: int):
+    """Keras's LSTM bias with ``unit_forget_bias``: ``initializer`` for the i gate, ones for
+    the f gate, ``initializer`` for the c and o gates, drawn in that order."""
+
+    def draw(rng, shape):
+        ones = np.ones(units)
+        return np.concatenate([initializer(rng, (units,)), ones, initializer(rng, (2 * units,))])
+
+    return draw
+
+
+def random_uniform(rng, shape):
+    """Keras's ``RandomUniform()`` (its ``"uniform"``, Embedding's default): on [-0.05, 0.05)."""
+    return rng.uniform(-0.05, 0.05, shape)
+
+
 INITIALIZERS = {
     f.__name__: f
     for f in (uniform, zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun)
 }
+INITIALIZERS.update(orthogonal=orthogonal, random_uniform=random_uniform)
 
 
 def get(initializer, argument="initializer"):

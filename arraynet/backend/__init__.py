@@ -13,6 +13,7 @@ Modules, each importing only those above it:
 - ``torch_matmul``: torch's matmul routed to oneDNN for large float32 CPU products.
 - ``libraries``: ``BACKENDS``, ``DTYPES`` and one loader per array library.
 - ``select``: ``use``, ``current_backend``, ``numpy_backend``, ``available_backends``.
+- ``scan``: the loop over time of the recurrent layers (``jax.lax.scan`` on JAX).
 """
 
 from .base import Backend
@@ -24,6 +25,7 @@ from .memory import (
     out_of_memory,
     reuse_freed_host_memory,
 )
+from .scan import scan
 from .select import available_backends, current_backend, numpy_backend, use
 from .torch_matmul import ONEDNN_MIN_PRODUCT, X86_64
 from .transfer import host_array, library_of, to_numpy
@@ -44,6 +46,7 @@ __all__ = [
     "numpy_backend",
     "out_of_memory",
     "reuse_freed_host_memory",
+    "scan",
     "to_numpy",
     "use",
 ]

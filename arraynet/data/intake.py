@@ -15,10 +15,12 @@ NO_TARGETS = object()
 
 class Intake:
     """What a model takes: inputs of ``input_shape`` (None before it is built: any), targets
-    of ``output_shape_for(input_shape)``, checked for ``loss``."""
+    of ``output_shape_for(input_shape)``, checked for ``loss``; ``check_input(xp, X,
+    argument)``, if given, may refuse the converted inputs' values (an Embedding's indices)."""
 
-    def __init__(self, input_shape, output_shape_for, loss):
+    def __init__(self, input_shape, output_shape_for, loss, check_input=None):
         self.input_shape, self.output_shape_for, self.loss = input_shape, output_shape_for, loss
+        self.check_input = check_input
 
     def arrays(self, backend, X, y=NO_TARGETS, input_shape=None, names=("X", "y")):
         """``X`` and ``Y`` checked and on ``backend``, errors calling them ``names``. Before the
@@ -26,6 +28,8 @@ class Intake:
         if y is not NO_TARGETS:
             checks.same_library(**dict(zip(names, (X, y))))
         X = checks.inputs(backend, X, self.input_shape or input_shape, names[0])
+        if self.check_input is not None:
+            self.check_input(backend.xp, X, names[0])
         if y is NO_TARGETS:
             return X, None
         output_shape = self.output_shape_for(tuple(X.shape[1:]))

@@ -8,6 +8,7 @@ from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -17,7 +18,9 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .recurrent import GRU, LSTM, SimpleRNN
 from .reshape import Flatten, Reshape
+from .wrappers import Bidirectional, TimeDistributed
 
 LAYERS = {
     cls.__name__: cls
@@ -35,6 +38,12 @@ LAYERS = {
         GlobalAveragePooling2D,
         GlobalMaxPooling2D,
         BatchNormalization,
+        SimpleRNN,
+        LSTM,
+        GRU,
+        Embedding,
+        Bidirectional,
+        TimeDistributed,
     )
 }
 
@@ -49,6 +58,12 @@ def from_config(config: dict) -> Layer:
 
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "Bidirectional",
+    "Embedding",
+    "SimpleRNN",
+    "TimeDistributed",
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",

@@ -38,6 +38,9 @@ Fused output
 
 Also: ``memory(input_shape)`` (entries per example a step holds, for the memory estimate),
 ``check_differentiable(index)`` (raise ValueError if backward cannot run),
+``check_input(xp, X, argument)`` (raise ValueError for model inputs the layer cannot take,
+such as an Embedding's index out of range; the data intake calls it on every call's ``X``,
+already on the device, for the layers that read the model's input, before any math runs),
 ``get_config() -> dict`` (with ``"class"``; ``layers.from_config`` rebuilds it).
 """
 
@@ -116,6 +119,10 @@ class Layer:
 
     def check_differentiable(self, index: int) -> None:
         """Raise ValueError if ``backward`` cannot run (a step activation, say)."""
+
+    def check_input(self, xp, X, argument: str = "X") -> None:
+        """Raise ValueError (naming ``argument``) if this layer cannot take the model input
+        ``X``; by default any values will do."""
 
     def get_config(self) -> dict:
         raise NotImplementedError

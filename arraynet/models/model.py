@@ -171,7 +171,9 @@ class Model:
 
     def intake(self) -> Intake:
         """The data intake for this model's shapes and loss."""
-        return Intake(self.input_shape, self.output_shape_for, self.network.loss)
+        return Intake(
+            self.input_shape, self.output_shape_for, self.network.loss, self.graph.check_input
+        )
 
     def fit(self, X, y, mode: str = "minibatch", batch_size: int = 32, epochs: int = 1,
             shuffle: bool = True, seed: int | None = None, verbose="auto", callbacks=(),

@@ -135,6 +135,12 @@ class Graph:
             caches.append(cache)
         return values[self.output], caches
 
+    def check_input(self, xp, X, argument: str = "X") -> None:
+        """Let each layer that reads the model's input refuse values it cannot take."""
+        for node in self.nodes:
+            if 0 in node.inputs:
+                self.layers[node.layer].check_input(xp, X, argument)
+
     def _ctx(self, training: bool) -> Context:
         return self._forward_ctx if training else INFERENCE
 

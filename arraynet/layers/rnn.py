@@ -1,0 +1,228 @@
+"""The recurrent layers' shared part: shapes, weights, the loop over time and its backward.
+
+A recurrent layer reads ``X`` of shape ``(rows, time, features)``. Its cell (``SimpleRNN``,
+``LSTM``, ``GRU`` in ``recurrent.py``) gives one step forward and one step back; this base
+does the rest, the same for every cell:
+
+- the input side of every step at once: ``XW = X @ kernel (+ bias)``, one product
+  ``(rows * time, features) @ (features, k * units)``, then time-major;
+- the loop: ``backend.scan`` (``jax.lax.scan`` on JAX, a Python loop elsewhere) over the
+  steps, carrying the state(s) and stacking what each step's backward needs;
+- backprop through time: a reverse ``scan`` carrying the state deltas back, stacking each
+  step's pre-activation delta ``dZ``; then the weight gradients as whole-sequence products
+  (``dkernel = X^T dZ``, ``drecurrent = H_prev^T dZ``, over rows * time) and
+  ``dX = dZ @ kernel^T``.
+
+Keras semantics: ``return_sequences`` (all the steps' outputs, else the last), ``go_backwards``
+(the sequence read last step first; the output sequence stays in that reversed order),
+``return_state`` (the output, then the final state(s): a list, as Keras; the graph cannot
+wire several outputs yet, so for now this is for calling the layer directly) and initial
+states as further inputs (``forward(xp, weights, [X, h0(, c0)], ctx)``: the graph passes
+a list when a node has several inputs). Weights ``[kernel (D, kU), recurrent_kernel (U, kU),
+bias]`` in Keras's gate order, so they move to and from Keras unchanged.
+
+The cell's activations are given the output only (``backward(xp, None, A, dA)``): every
+activation here has its derivative in terms of its output.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import activations, initializers
+from ..backend import scan
+from ..validation import check_count, check_flag
+from .base import TRAINING, Context, Layer, Param
+
+FROM_OUTPUT = ("identity", "relu", "sigmoid", "tanh", "softmax")  # derivatives from A alone
+
+
+def cell_activation(name, argument: str):
+    activation = activations.get(name)
+    if activation.name not in FROM_OUTPUT and activation.trainable:
+        raise ValueError(
+            f"{argument}: expected one of {', '.join(FROM_OUTPUT)} in a recurrent cell; "
+            f"got {activation.name!r}"
+        )
+    return activation
+
+
+class RNN(Layer):
+    """The loop and its backward for a cell of ``gates`` blocks of ``units`` columns.
+
+    A subclass defines ``gates``, ``state_count`` and
+
+    - ``step(xp, weights, carry, xw) -> (carry, saved)``: one step from the states ``carry``
+      (a tuple) and this step's input side ``xw`` (rows, gates * units); ``saved`` is a
+      tuple of arrays whose first ``state_count`` entries are the new states;
+    - ``step_back(xp, weights, dcarry, saved, prev) -> (dcarry, dZ)``: from the deltas at
+      the new states, those at the previous ones (``prev``: their values) and this step's
+      deltas ``dZ`` (a tuple) for ``weight_grads``;
+    - optionally ``input_bias``/``weight_grads``/``bias_param`` where its bias differs.
+    """
+
+    gates = 1
+    state_count = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", return_sequences=False, return_state=False,
+                 go_backwards=False):  # fmt: skip
+        self.units = check_count(units, "units", minimum=1)
+        self.cell = cell_activation(activation, "activation")
+        self.use_bias = check_flag(use_bias, "use_bias")
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.recurrent_initializer = initializers.get(
+            recurrent_initializer, "recurrent_initializer"
+        )
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.return_sequences = check_flag(return_sequences, "return_sequences")
+        self.return_state = check_flag(return_state, "return_state")
+        self.go_backwards = check_flag(go_backwards, "go_backwards")
+
+    # -- shapes and weights -----------------------------------------------------------------
+
+    def output_shape(self, input_shape: tuple, *state_shapes) -> tuple | list:
+        """``(time, units)`` with ``return_sequences``, else ``(units,)``; with
+        ``return_state`` a list: that, then ``(units,)`` per state."""
+        name = type(self).__name__
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{name}: expected inputs of shape (rows, time, features); got per-example "
+                f"shape {tuple(input_shape)}"
+            )
+        if state_shapes and (
+            len(state_shapes) != self.state_count
+            or any(tuple(s) != (self.units,) for s in state_shapes)
+        ):
+            raise ValueError(
+                f"{name}: expected {self.state_count} initial state(s) of shape "
+                f"({self.units},); got {[tuple(s) for s in state_shapes]}"
+            )
+        out = (input_shape[0], self.units) if self.return_sequences else (self.units,)
+        if self.return_state:
+            return [out, *[(self.units,)] * self.state_count]
+        return out
+
+    def params(self, input_shape: tuple) -> list[Param]:
+        width = self.gates * self.units
+        params = [
+            Param("kernel", (input_shape[-1], width), self.kernel_initializer, "W"),
+            Param("recurrent_kernel", (self.units, width), self.recurrent_initializer, "U"),
+        ]
+        return params + ([self.bias_param()] if self.use_bias else [])
+
+    def bias_param(self) -> Param:
+        return Param("bias", (self.gates * self.units,), self.bias_initializer, "b")
+
+    def memory(self, input_shape: tuple) -> int:
+        """Per example: the input side, the saved steps and the step deltas, all time steps."""
+        return input_shape[0] * self.units * (4 * self.gates + 3 * self.state_count + 2)
+
+    def check_differentiable(self, index: int) -> None:
+        for activation in self.activations():
+            if not activation.trainable:
+                raise ValueError(
+                    f"activation: layer {index} uses {activation.name!r}, which has no "
+                    "derivative; expected a trainable activation (tanh, sigmoid, ...)"
+                )
+
+    def activations(self) -> tuple:
+        return (self.cell,)
+
+    # -- forward ----------------------------------------------------------------------------
+
+    def input_bias(self, xp, weights):
+        """The bias added to the input side (None without one)."""
+        return weights[2] if self.use_bias else None
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        X, initial = (X[0], tuple(X[1:])) if isinstance(X, (list, tuple)) else (X, ())
+        if self.go_backwards:
+            X = xp.flip(X, axis=1)
+        rows, steps, features = X.shape
+        XW = xp.matmul(xp.reshape(X, (rows * steps, features)), weights[0])
+        bias = self.input_bias(xp, weights)
+        if bias is not None:
+            XW = XW + bias
+        XW = xp.permute_dims(xp.reshape(XW, (rows, steps, -1)), (1, 0, 2))  # time-major
+        zero = xp.zeros_like(XW[0, :, : self.units])
+        start = initial or (zero,) * self.state_count
+        final, saved = scan(xp, lambda c, xw: self.step(xp, weights, c, xw), start, XW)
+        H = saved[0]  # (time, rows, units)
+        Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else final[0]
+        cache = (X, start, saved, bool(initial))
+        return ([Y, *final] if self.return_state else Y), cache
+
+    # -- backward ---------------------------------------------------------------------------
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        X, start, saved, has_initial = cache
+        rows, steps, features = X.shape
+        dY, dfinal = (dY[0], tuple(dY[1:])) if self.return_state else (dY, ())
+        dcarry = []
+        for k in range(self.state_count):
+            given = dfinal[k] if k < len(dfinal) else None
+            dcarry.append(xp.zeros_like(start[k]) if given is None else given)
+        dH = None
+        if dY is not None and self.return_sequences:
+            dH = xp.permute_dims(dY, (1, 0, 2))
+        elif dY is not None:
+            dcarry[0] = dcarry[0] + dY  # the output is the last state
+        prev = tuple(
+            xp.concat([xp.expand_dims(s0, axis=0), S[:-1, ...]], axis=0)
+            for s0, S in zip(start, saved[: self.state_count])
+        )
+
+        def back(dcarry, step):
+            dH_t, saved_t, prev_t = step
+            if dH_t is not None:
+                dcarry = (dcarry[0] + dH_t, *dcarry[1:])
+            return self.step_back(xp, weights, dcarry, saved_t, prev_t)
+
+        dstart, dZ = scan(xp, back, tuple(dcarry), (dH, saved, prev), reverse=True)
+        X_flat = xp.reshape(xp.permute_dims(X, (1, 0, 2)), (steps * rows, features))
+        dZx, grads = self.weight_grads(xp, weights, X_flat, prev, saved, dZ)
+        if not ctx.need_dX:
+            return None, grads
+        dX = xp.permute_dims(
+            xp.reshape(xp.matmul(dZx, weights[0].mT), (steps, rows, -1)), (1, 0, 2)
+        )
+        if self.go_backwards:
+            dX = xp.flip(dX, axis=1)
+        return ([dX, *dstart] if has_initial else dX), grads
+
+    def weight_grads(self, xp, weights, X_flat, prev, saved, dZ):
+        """``(dZx, grads)``: the delta at the input side (flat: (time * rows, gates * units))
+        and the gradients of ``[kernel, recurrent_kernel, bias]``."""
+        dZ = flat(xp, dZ[0])
+        grads = (xp.matmul(X_flat.mT, dZ), xp.matmul(flat(xp, prev[0]).mT, dZ))
+        if self.use_bias:
+            grads = (*grads, xp.sum(dZ, axis=0))
+        return dZ, grads
+
+    # -- config -----------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        return {
+            "class": type(self).__name__,
+            "units": self.units,
+            "activation": self.cell.name,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.name_of(self.kernel_initializer),
+            "recurrent_initializer": initializers.name_of(self.recurrent_initializer),
+            "bias_initializer": initializers.name_of(self.bias_initializer),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+        }
+
+    def __repr__(self) -> str:
+        defaults = type(self)(self.units).get_config()
+        changed = [f"{k}={v!r}" for k, v in self.get_config().items() if defaults[k] != v]
+        return f"{type(self).__name__}({', '.join([str(self.units), *changed])})"
+
+
+def flat(xp, A):
+    """``(time, rows, n)`` as ``(time * rows, n)``."""
+    return xp.reshape(A, (math.prod(A.shape[:-1]), A.shape[-1]))
