@@ -47,8 +47,14 @@ Integrity: the zip archive comment is ``arraynet-sha256:`` and the hex SHA-256 o
 byte of the file before the comment, so any damage (zip headers included) is detected.
 Members carry a fixed timestamp (1980-01-01): the same model state gives the same bytes.
 
-Writes are atomic: a temporary file ``.<name>.<pid>.<8 hex>.tmp`` beside the target, fsynced,
-then renamed over it; a failed save leaves the previous file untouched.
+Reading is bounded (:mod:`arraynet.archive`): regular files only; JSON members of at most
+4 MiB and ``.npz`` members stored as is, checked from the zip directory before inflating;
+each array's header checked against its member's bytes and the config's shapes before
+anything is allocated for it.
+
+Writes are atomic: a temporary file ``.<name>.<pid>.<8 hex>.tmp`` beside the target (``~`` and
+a hash in place of a name too long for that), fsynced, then renamed over it; a failed save
+leaves the previous file untouched, and its error names the target.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ from io import BytesIO
 
 import numpy as np
 
+from . import archive as archive_reading
 from .version import __version__
 
 FORMAT, VERSION = "arraynet", 1
@@ -98,8 +105,9 @@ def write_state(state: dict, path) -> None:
         raise ValueError(f"path: expected a file path; got {given!r}, a directory")
     data = _archive(state)
     folder, name = os.path.split(path)
-    _remove_stale(folder, name)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    stem = _temp_stem(name)
+    _remove_stale(folder, stem)
+    tmp = os.path.join(folder, f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     _WRITING.add(tmp)
     try:
@@ -110,13 +118,23 @@ def write_state(state: dict, path) -> None:
         with contextlib.suppress(FileNotFoundError):  # keep the old file's permissions
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.filename in (None, tmp):  # name the model file
+            err.filename, err.filename2 = given, None
         raise
     finally:
         _WRITING.discard(tmp)
     _fsync_dir(folder)
+
+
+def _temp_stem(name: str) -> str:
+    """The target's name in its temp file's, or (where ``.<name>.<pid>.<8 hex>.tmp`` would
+    pass the 255 bytes file systems allow in a name) a hash of it."""
+    if len(os.fsencode(name)) <= 255 - len(".." + "4294967295" + ".01234567.tmp"):
+        return name
+    return "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:32]
 
 
 def _archive(state: dict) -> bytes:
@@ -171,9 +189,10 @@ def _sha256(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def _remove_stale(folder: str, name: str) -> None:
-    """Remove temp files for this target left by processes killed while saving."""
-    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{8}\.tmp")
+def _remove_stale(folder: str, stem: str) -> None:
+    """Remove temp files for this target (``stem``: its name in theirs) left by processes
+    killed while saving."""
+    pattern = re.compile(re.escape(f".{stem}.") + r"(\d+)\.[0-9a-f]{8}\.tmp")
     for entry in os.listdir(folder):
         match = pattern.fullmatch(entry)
         path = os.path.join(folder, entry)
@@ -212,39 +231,61 @@ def _fsync_dir(folder: str) -> None:
 # -- load -----------------------------------------------------------------------------------
 
 
-def read_state(path) -> dict:
+def read_state(path, expect=None) -> dict:
     """The model state saved at ``path`` by :func:`write_state`, verified in full.
+
+    Bounded: only a regular file is read; each member's size is checked from the zip
+    directory before it is inflated, each array's from its ``.npy`` header before any
+    memory is allocated for it (:mod:`arraynet.archive`): a file of ``n`` bytes costs a few
+    times ``n`` at most.
+    ``expect(state)``, given the state read from ``config.json`` (no arrays yet), returns
+    the shapes it declares, ``(weight_shapes, optimizer_state_shapes)``: the arrays'
+    headers must match them before any array is read.
 
     Raises :class:`ModelFileError`, naming the path and the problem, for any file that is
     missing, unreadable, damaged or not in a format version read here.
     """
     path = os.fsdecode(path)
-    with file_errors(path, "cannot read the file"), open(path, "rb") as f:
-        data = f.read()
+    with file_errors(path, "cannot read the file"):
+        data = archive_reading.read_regular_file(path)
     with file_errors(path, "not a zip archive, or a damaged one"):
         archive = zipfile.ZipFile(BytesIO(data))
     names = archive.namelist()
     if sorted(names) != sorted(MEMBERS):
         found = ", ".join(names) or "none"
         _fail(path, f"expected the members {', '.join(MEMBERS)}; found {found}")
-    with file_errors(path, "manifest.json"):
-        manifest = _from_json(archive.read("manifest.json"))
-    _check_manifest(path, manifest)
     body, trailer = data[:-_TRAILER], data[-_TRAILER:]
     if archive.comment != trailer or trailer != _TAG + _sha256(body).encode():
         _fail(path, "the archive checksum does not match: the file is damaged")
+    for name in MEMBERS:
+        with file_errors(path, name):
+            archive_reading.check_member(archive.getinfo(name))
+    with file_errors(path, "manifest.json"):
+        manifest = _from_json(archive_reading.read_member(archive, "manifest.json"))
+    _check_manifest(path, manifest)
     blobs = {}
     for name in MEMBERS[1:]:
         with file_errors(path, name):
-            blobs[name] = archive.read(name)
+            blobs[name] = archive_reading.read_member(archive, name)
         if _sha256(blobs[name]) != manifest["sha256"][name]:
             _fail(path, f"{name}: the sha256 does not match the manifest's: the file is damaged")
+    del data, body, archive
     with file_errors(path, "config.json"):
-        state = _check_state(_from_json(blobs["config.json"]))
+        state = _check_state(_from_json(blobs.pop("config.json")))
+    stored = {}
+    for name, prefix, first in (("weights.npz", "w", "f"), ("optimizer.npz", "s", "iu")):
+        with file_errors(path, name):
+            stored[name] = archive_reading.NpzArrays(blobs.pop(name), prefix, first)
+    if expect is not None:
+        with file_errors(path, "inconsistent model state: config.json"):
+            declared = expect(state)
+        for (name, arrays), shapes in zip(stored.items(), declared):
+            with file_errors(path, f"inconsistent model state: {name}"):
+                arrays.check_shapes([tuple(s) for s in shapes])
     with file_errors(path, "weights.npz"):
-        weights = _read_npz(blobs["weights.npz"], "w", "f")
+        weights = stored["weights.npz"].read()
     with file_errors(path, "optimizer.npz"):
-        optimizer_state = _read_npz(blobs["optimizer.npz"], "s", "iu")
+        optimizer_state = stored["optimizer.npz"].read()
     return {**state, "weights": weights, "optimizer_state": optimizer_state}
 
 
@@ -256,7 +297,7 @@ def file_errors(path: str, what: str):
     except ModelFileError:
         raise
     except Exception as err:
-        raise ModelFileError(f"{path}: {what}: {err}") from err
+        raise ModelFileError(f"{path}: {what}: {str(err) or type(err).__name__}") from err
 
 
 def _fail(path: str, problem: str):
@@ -292,21 +333,3 @@ def _check_state(state) -> dict:
     if type(state["has_optimizer_state"]) is not bool:
         raise ValueError("has_optimizer_state: expected true or false")
     return state
-
-
-def _read_npz(blob: bytes, prefix: str, first_kinds: str) -> list[np.ndarray]:
-    """The arrays ``prefix0, prefix1, ...``; floats only, except the first (``first_kinds``)."""
-    with zipfile.ZipFile(BytesIO(blob)) as archive:
-        names = archive.namelist()
-        expected = [f"{prefix}{i}.npy" for i in range(len(names))]
-        if sorted(names) != sorted(expected):
-            raise ValueError(f"expected members {prefix}0.npy, {prefix}1.npy, ...; got {names}")
-        arrays = []
-        for name in expected:
-            with archive.open(name) as f:
-                arrays.append(np.lib.format.read_array(f, allow_pickle=False))
-    for i, array in enumerate(arrays):
-        kinds = first_kinds if i == 0 else "f"
-        if array.dtype.kind not in kinds:
-            raise ValueError(f"{prefix}{i}: expected a {kinds!r}-kind dtype; got {array.dtype}")
-    return arrays
