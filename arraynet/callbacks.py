@@ -3,7 +3,9 @@
 ``logs`` is filled once per epoch, when the epoch's loss and metrics are read back from the
 device; batch hooks get only the batch's size (reading values per batch would cost a host
 synchronisation per step). Hooks: ``on_train_begin/end``, ``on_epoch_begin/end``,
-``on_batch_begin/end``.
+``on_batch_begin/end`` (Keras's ``on_train_batch_begin/end`` too). Keras 3's callbacks not
+defined here (``EarlyStopping``, ``ReduceLROnPlateau``, ``LambdaCallback``,
+``BackupAndRestore``, ``ProgbarLogger``) live in ``callbacks_keras`` and are exported here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import csv
 import math
 import numbers
 import os
+import re
+import string
 import sys
 
 import numpy as np
@@ -25,13 +29,23 @@ class Callback:
     runner call (on JAX one compiled call) and the callbacks hear them after."""
 
     model = None
-    params: dict = {}  # fit's epochs, initial_epoch, mode, batch_size, samples
+    params: dict = {}  # fit's epochs, initial_epoch, mode, batch_size, samples, metrics
     timely = True
     stops_on_nan = False  # training stops, without raising, at a NaN loss or weight
 
     def set_model(self, model) -> None:
         self.model = model
         self.params = dict(getattr(model.history, "params", {}))
+
+    def set_params(self, params) -> None:
+        self.params = dict(params)
+
+    @property
+    def wants_batches(self) -> bool:
+        """Whether the batch hooks do something (then each batch is its own step, with the
+        model current in the hooks; otherwise epochs run without stopping for them)."""
+        base, cls = Callback, type(self)
+        return any(getattr(cls, hook) is not getattr(base, hook) for hook in _BATCH_HOOKS)
 
     def on_train_begin(self, logs=None): ...
 
@@ -41,9 +55,27 @@ class Callback:
 
     def on_epoch_end(self, epoch, logs=None): ...
 
-    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None):
+        self.on_train_batch_begin(batch, logs)  # Keras: on_batch_begin is its alias
 
-    def on_batch_end(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None):
+        self.on_train_batch_end(batch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None): ...
+
+    def on_train_batch_end(self, batch, logs=None): ...
+
+    # Keras's evaluate/predict hooks: defined for Keras callbacks; fit does not call them
+    def on_test_begin(self, logs=None): ...
+
+    def on_test_end(self, logs=None): ...
+
+    def on_predict_begin(self, logs=None): ...
+
+    def on_predict_end(self, logs=None): ...
+
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
 
 
 class CallbackList:
@@ -66,11 +98,7 @@ class CallbackList:
 
     @property
     def wants_batches(self) -> bool:
-        return any(
-            type(cb).on_batch_begin is not Callback.on_batch_begin
-            or type(cb).on_batch_end is not Callback.on_batch_end
-            for cb in self.callbacks
-        )
+        return any(callback.wants_batches for callback in self.callbacks)
 
     def __getattr__(self, hook):
         if not hook.startswith("on_"):
@@ -161,15 +189,30 @@ def _short(value) -> str:
     return f"{value:.4g}" if _is_number(value) else str(value)
 
 
-def _monitor_mode(monitor: str, mode: str) -> str:
+def monitor_mode(monitor: str, mode: str, model=None) -> str:
+    """ "min" or "max" for ``monitor`` under ``mode`` ("auto": losses and errors "min";
+    accuracy, AUC, precision, recall, F-scores, IoU, R² "max"; a metric's ``direction``,
+    "up" or "down", where it has one)."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode: expected 'auto', 'min' or 'max'; got {mode!r}")
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
-    return mode
+    if mode != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    if name.endswith("loss"):
+        return "min"
+    for metric_name, metric in getattr(model, "metrics", None) or ():
+        direction = getattr(metric, "direction", None)
+        if metric_name == name and direction in ("up", "down"):
+            return "max" if direction == "up" else "min"
+    return "max" if any(key in name for key in MAXIMIZED) else "min"
 
 
-def _monitored(logs, monitor: str) -> float:
+MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2")
+
+
+def monitored(logs, monitor: str) -> float:
+    """The value of ``monitor`` in ``logs``; ValueError naming the logged ones if absent
+    (where Keras warns: a callback watching nothing is a mistake worth knowing at once)."""
     if monitor not in (logs or {}):
         raise ValueError(
             f"monitor: expected one of the logged values {sorted(logs or {})}; got {monitor!r}"
@@ -182,47 +225,16 @@ class _Monitor(Callback):
 
     def __init__(self, monitor: str, mode: str, min_delta: float = 0.0):
         self.monitor = monitor
-        self.sign = 1.0 if _monitor_mode(monitor, mode) == "min" else -1.0
+        self.sign = 1.0 if monitor_mode(monitor, mode) == "min" else -1.0
         self.min_delta = check_non_negative(min_delta, "min_delta")
         self.best = math.inf
 
     def improved(self, logs) -> bool:
-        value = self.sign * _monitored(logs, self.monitor)
+        value = self.sign * monitored(logs, self.monitor)
         if value < self.best - self.min_delta:
             self.best = value
             return True
         return False
-
-
-class EarlyStopping(_Monitor):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs (Keras semantics).
-
-    With ``restore_best_weights`` the best epoch's weights are put back when it stops
-    training, as in Keras; a run that goes to its last epoch keeps its last weights.
-    """
-
-    def __init__(
-        self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", restore_best_weights=False
-    ):
-        super().__init__(monitor, mode, min_delta)
-        self.patience = check_count(patience, "patience")
-        self.restore_best_weights = bool(restore_best_weights)
-
-    def on_train_begin(self, logs=None):
-        self.best, self.wait, self.best_weights, self.stopped_epoch = math.inf, 0, None, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.improved(logs):
-            self.wait = 0
-            if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
 
 
 class TerminateOnNaN(Callback):
@@ -250,10 +262,40 @@ class ModelCheckpoint(_Monitor):
         self.filepath = str(filepath)
         self.save_best_only = bool(save_best_only)
 
+    def on_train_begin(self, logs=None):
+        """Refuse, before the first epoch, a ``filepath`` that cannot be filled in: not a
+        format string, a positional ``{}``, or a ``val_`` value in a fit without validation
+        data (other names may come from other callbacks' logs)."""
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath) if f is not None]
+        except ValueError as err:
+            raise ValueError(
+                f"filepath: expected a format string such as 'ckpt-{{epoch:03d}}.arraynet'; "
+                f"got {self.filepath!r} ({err})"
+            ) from None
+        names = [re.split(r"[.\[]", field)[0] for field in fields]
+        logged = self.params.get("metrics")
+        missing = [name or "{}" for name in names if not name or name.isdigit()]
+        if logged is not None:
+            missing += [n for n in names if n.startswith("val_") and n not in logged]
+        if missing:
+            known = ", ".join(["epoch", *(logged or ())])
+            raise ValueError(
+                f"filepath: expected names of logged values ({known}"
+                f"; val_ ones need validation_data or validation_split); got "
+                f"{', '.join(missing)} in {self.filepath!r}"
+            )
+
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only and not self.improved(logs):
             return
-        path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        except KeyError as err:
+            raise ValueError(
+                f"filepath: expected names of logged values (epoch, {', '.join(logs or {})}); "
+                f"got {err.args[0]} in {self.filepath!r}"
+            ) from None
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self.model.save(path)
 
@@ -268,10 +310,17 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = float(self.schedule(epoch, self.model.learning_rate))
-        self.model.learning_rate = lr
+        try:  # Keras: schedule(epoch, lr), or the older schedule(epoch)
+            lr = self.schedule(epoch, self.model.learning_rate)
+        except TypeError:
+            lr = self.schedule(epoch)
+        if not _is_number(lr):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
+        self.model.learning_rate = float(lr)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
+            print(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -313,3 +362,28 @@ class CSVLogger(Callback):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+from .callbacks_keras import (  # noqa: E402  (they build on the classes above)
+    BackupAndRestore,
+    EarlyStopping,
+    LambdaCallback,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+)
+
+__all__ = [
+    "BackupAndRestore",
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ProgressBar",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]
