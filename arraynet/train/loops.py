@@ -215,7 +215,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     import jax
     from jax import lax
 
-    xp, size = backend.xp, batch_size
+    xp, size, floats = backend.xp, batch_size, backend.float_dtype
     step = make_step(network, optimizer, metrics, xp)
     stats = 1 + len(metrics)
     masked = all(layer.independent_rows for layer in network.layers)
@@ -264,7 +264,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
         def run(params, opt_state, X, Y, orders, noise, rows, count, tail=None, epochs=1):
             carry = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
-            means = tuple(xp.zeros((epochs,), dtype=X.dtype) for _ in range(stats))
+            means = tuple(xp.zeros((epochs,), dtype=floats) for _ in range(stats))
 
             def body(e, state):
                 carry, means = state
@@ -272,7 +272,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 if orders is not None:
                     data = _gather(xp, X, Y, lax.dynamic_index_in_dim(orders, e, 0, False))
                 masks = [lax.dynamic_index_in_dim(m, e, 0, False) for m in noise]
-                totals = tuple(xp.zeros((), dtype=X.dtype) for _ in range(stats))
+                totals = tuple(xp.zeros((), dtype=floats) for _ in range(stats))
                 carry, totals = batches(carry, totals, (*data, *masks), rows, tail)
                 means = tuple(
                     lax.dynamic_update_index_in_dim(m, t / xp.astype(rows, t.dtype), e, 0)
@@ -286,7 +286,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
         return jax.jit(run, static_argnames=("tail", "epochs"))
 
-    held = {}  # the last (X, Y) padded, while that X lives; the programs, once compiled
+    programs, held = {}, {}  # compiled when first called; the last (X, Y) padded, while X lives
 
     def pad(a, rows):
         n = a.shape[0]
@@ -323,19 +323,18 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         n = X.shape[0]
         grouped, largest = plan if plan is not None else (False, n)
         bucket = padded_rows(max(n, largest))
-        rows = bucket + size if masked else bucket  # room for a short batch at full size
+        room = bucket + size if masked else bucket  # a short batch is sliced at full size
         per_epoch = orders is not None or bool(masks)
         kept = max(epochs, epochs_cap(bucket)) if grouped or not per_epoch else epochs
-        X, Y = padded(X, Y, rows)
+        X, Y = padded(X, Y, room)
         if orders is not None:
-            orders = moved(orders, (kept, rows), np.dtype(orders.dtype))
-        floats = np.dtype(backend.float_dtype)
-        masks = tuple(moved(m, (kept, rows, *m.shape[2:]), floats) for m in masks)
+            orders = moved(orders, (kept, room), np.dtype(orders.dtype))
+        masks = tuple(moved(m, (kept, room, *m.shape[2:]), np.dtype(floats)) for m in masks)
         values = [jax.device_put(np.int32(v), backend.device) for v in (n, epochs)]
-        if checked not in held:
-            held[checked] = program(checked)
+        if checked not in programs:
+            programs[checked] = program(checked)
         tail = None if masked else n % size
-        return held[checked](
+        return programs[checked](
             params, opt_state, X, Y, orders, masks, *values, tail=tail, epochs=kept
         )
 
