@@ -118,9 +118,7 @@ class Trainer:
         graph, variables = self.model.graph, self.variables
         weights = variables.on(self.backend)
         trainable = graph.trainable(weights)
-        final = self.model.optimizer.final_weights(
-            self.backend.xp, variables.opt_state, trainable
-        )
+        final = self.model.optimizer.final_weights(self.backend.xp, variables.opt_state, trainable)
         if final is trainable:
             return
         index = graph.trainable_index if graph.has_state else range(len(weights))
