@@ -211,6 +211,17 @@ def test_asyncio_tasks_each_see_their_own_block(name):
     assert _selected() == ("numpy", "float32")
 
 
+@pytest.mark.skipif(NO_JAX, reason="no jax")
+def test_a_block_copied_into_a_worker_thread_trains_there_in_its_dtype():
+    # asyncio.to_thread runs in the task's context: the float64 JAX block comes along, and
+    # JAX's x64 flag (per thread) is turned on in the worker for it
+    async def task():
+        with an.use("jax", dtype="float64"):
+            return await asyncio.to_thread(_trained)
+
+    assert asyncio.run(task()) == (("jax", "float64"), "float64", "float64")
+
+
 # -- JAX's x64 flag ------------------------------------------------------------------------------
 
 _X64_SCRIPT = """
