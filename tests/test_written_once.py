@@ -13,7 +13,7 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "optimizers/",
     "network/graph.py",
     "network/network.py",
-    "ops.py",
+    "ops/",
     "train/step.py",
     "metrics/",
     "regularizers.py",
