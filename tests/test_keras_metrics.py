@@ -302,3 +302,19 @@ def test_against_keras_itself():
                          (keras.metrics.Recall(), an.metrics.Recall())]:  # fmt: skip
         theirs.update_state(Y.astype("float32"), P.astype("float32"))
         assert _stream("numpy", ours, P, Y) == pytest.approx(float(theirs.result()), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["accuracy", "auc", "mse", "mape", an.metrics.AUC(num_thresholds=20, name="auc20"),
+     an.metrics.Precision(thresholds=0.7), an.metrics.binary_accuracy],
+)  # fmt: skip
+def test_what_a_model_config_keeps_rebuilds_the_metric(given):
+    loss = an.losses.get("binary_crossentropy")
+    name, metric = an.metrics.get(given, loss)
+    kept = an.metrics.saved(name, metric, loss)
+    if isinstance(given, str):
+        assert kept == name  # a name alone, as configs stored before
+    again_name, again = an.metrics.get(kept, loss)
+    assert again_name == name
+    assert type(again) is type(metric) and again.get_config() == metric.get_config()

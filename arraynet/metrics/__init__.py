@@ -147,6 +147,20 @@ def serialize(metric: Metric) -> dict:
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
 
 
+def saved(name: str, metric: Metric, loss=None):
+    """What a model's config keeps of a compiled ``(name, metric)``: the name where
+    ``get(name, loss)`` makes the same metric again, else its :func:`serialize` config (a
+    function of your own keeps its name, which loading cannot resolve)."""
+    try:
+        _, again = get(name, loss)
+    except (TypeError, ValueError):
+        again = None
+    same = type(again) is type(metric) and again.get_config() == metric.get_config()
+    if same or type(metric).__name__ not in CLASSES:
+        return name
+    return serialize(metric)
+
+
 __all__ = [
     "AUC",
     "CLASSES",
@@ -181,6 +195,7 @@ __all__ = [
     "mean_squared_error",
     "mean_squared_logarithmic_error",
     "poisson",
+    "saved",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_categorical_crossentropy",
