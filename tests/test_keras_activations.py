@@ -315,3 +315,9 @@ def test_a_step_activation_layer_cannot_train():
     model.compile("mse")
     with pytest.raises(ValueError, match="step"):
         model.fit(np.ones((2, 2)), np.ones((2, 2)), verbose=0)
+
+
+def test_rows_are_independent_unless_normalized_over_the_batch():
+    assert an.layers.Activation("gelu").independent_rows
+    assert an.layers.Softmax().independent_rows
+    assert not an.layers.Softmax(axis=0).independent_rows

@@ -318,3 +318,14 @@ def test_what_a_model_config_keeps_rebuilds_the_metric(given):
     again_name, again = an.metrics.get(kept, loss)
     assert again_name == name
     assert type(again) is type(metric) and again.get_config() == metric.get_config()
+
+
+def test_streaming_metrics_in_fit_wait_for_the_training_loop():
+    """Until the training loop carries metric state through the epoch (see the report of
+    issue #17 part B), compiling AUC works and fit/evaluate say why they cannot average it
+    (rather than report a mean of batch AUCs)."""
+    model = an.Sequential([an.layers.Dense(1, activation="sigmoid")], input_dim=2, seed=0)
+    model.compile("binary_crossentropy", metrics=["auc"])
+    X, y = RNG.random((8, 2)), (RNG.random(8) > 0.5) * 1.0
+    with pytest.raises(TypeError, match="once per epoch"):
+        model.fit(X, y, verbose=0)

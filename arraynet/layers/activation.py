@@ -18,13 +18,16 @@ class Activation(Layer):
     """``activations.get(activation)`` applied to the input: a name, an activation object
     (``an.activations.gelu``) or class, or a config from ``activations.serialize``."""
 
-    independent_rows = True
-
     def __init__(self, activation):
         self.function = activations.get(activation)
         self.activation = (
             self.function if self.function.get_config().get("axis", -1) == -1 else None
         )
+
+    @property
+    def independent_rows(self) -> bool:
+        """Rows are independent unless a softmax normalizes over the batch axis (0)."""
+        return self.function.get_config().get("axis", -1) != 0
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         Y = self.function.forward(xp, X)
