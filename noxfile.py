@@ -79,9 +79,11 @@ LESSONS = [
 
 @nox.session
 def examples(session):
-    """Every lesson on NumPy and array-api-strict, then digits and the pictures."""
+    """Every lesson on NumPy and array-api-strict, then digits (MLP and CNN) and the
+    pictures."""
     session.install("-e", ".[strict,plot,digits,progress]")
     for lesson in LESSONS:
         session.run("python", f"examples/{lesson}.py", "numpy", "array_api_strict")
     session.run("python", "examples/digits.py")
+    session.run("python", "examples/digits_cnn.py")
     session.run("python", "examples/plots.py", session.create_tmp())
