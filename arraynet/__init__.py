@@ -11,13 +11,17 @@ from . import (
     layers,
     losses,
     metrics,
+    models,
     optimizers,
     regularizers,
+    saving,
+    utils,
 )
 from .backend import DeviceMemoryError, available_backends, current_backend, use
 from .callbacks import History
 from .gradcheck import GradcheckReport, gradcheck
 from .io import ModelFileError
+from .layers import Input
 from .models import Model, Sequential, load, save
 from .train import DivergenceError
 from .version import __version__ as __version__
@@ -27,6 +31,7 @@ __all__ = [
     "DivergenceError",
     "GradcheckReport",
     "History",
+    "Input",
     "Model",
     "ModelFileError",
     "Sequential",
@@ -41,8 +46,11 @@ __all__ = [
     "load",
     "losses",
     "metrics",
+    "models",
     "optimizers",
     "regularizers",
+    "saving",
     "save",
     "use",
+    "utils",
 ]

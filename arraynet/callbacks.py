@@ -250,17 +250,40 @@ class TerminateOnNaN(Callback):
 
 
 class ModelCheckpoint(_Monitor):
-    """Save the model after each epoch, or only when ``monitor`` improves (save_best_only).
+    """Save the model (``save_weights_only``: its weights) after each epoch, or only when
+    ``monitor`` improves (``save_best_only``), as Keras 3's.
 
     ``filepath`` may hold ``{epoch}`` and logged names, e.g. ``"ckpt-{epoch:03d}.arraynet"``;
-    missing folders are made. As in Keras, the best value is kept across ``fit`` calls, so a
-    resumed run never replaces a better checkpoint with a worse one.
+    missing folders are made; any name will do (Keras's ``.keras`` and ``.weights.h5``
+    names too: the files are arraynet's). As in Keras, the best value is kept across
+    ``fit`` calls (starting from ``initial_value_threshold`` if given), so a resumed run
+    never replaces a better checkpoint with a worse one. ``save_freq``: "epoch", or a
+    number of batches (then ``{batch}`` may appear in ``filepath``; not with
+    ``save_best_only``, whose monitored values exist at epoch ends only).
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):  # fmt: skip
         super().__init__(monitor, mode)
-        self.filepath = str(filepath)
+        self.filepath = os.fspath(filepath)
+        self.verbose = verbose
         self.save_best_only = bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        if save_freq != "epoch":
+            save_freq = check_count(save_freq, "save_freq", minimum=1)
+            if self.save_best_only:
+                raise ValueError(
+                    "save_freq: expected 'epoch' with save_best_only=True (the monitored "
+                    f"values are logged at epoch ends); got {save_freq!r}"
+                )
+        self.save_freq, self.batches, self.epoch = save_freq, 0, 0
+        if initial_value_threshold is not None:
+            self.best = self.sign * float(initial_value_threshold)
+
+    @property
+    def wants_batches(self) -> bool:
+        return self.save_freq != "epoch"
 
     def on_train_begin(self, logs=None):
         """Refuse, before the first epoch, a ``filepath`` that cannot be filled in: not a
@@ -286,18 +309,54 @@ class ModelCheckpoint(_Monitor):
                 f"{', '.join(missing)} in {self.filepath!r}"
             )
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.save_best_only and not self.improved(logs):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
             return
+        self.batches += 1
+        if self.batches % self.save_freq == 0:
+            path = self._path(self.epoch, {"batch": batch + 1})
+            if self.verbose > 0:
+                print(f"\nEpoch {self.epoch + 1}: saving model to {path}")
+            self._save(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq != "epoch":
+            return
+        path = self._path(epoch, logs)
+        if self.save_best_only:
+            before = self.sign * self.best
+            if not self.improved(logs):
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {before:.5f}")
+                return
+            if self.verbose > 0:
+                now = self.sign * self.best
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {before:.5f} to "
+                    f"{now:.5f}, saving model to {path}"
+                )
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        self._save(path)
+
+    def _path(self, epoch: int, logs) -> str:
         try:
-            path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
+            return self.filepath.format(epoch=epoch + 1, **(logs or {}))
         except KeyError as err:
             raise ValueError(
                 f"filepath: expected names of logged values (epoch, {', '.join(logs or {})}); "
                 f"got {err.args[0]} in {self.filepath!r}"
             ) from None
+
+    def _save(self, path: str) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        self.model.save(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
 
 
 class LearningRateScheduler(Callback):
@@ -364,26 +423,9 @@ class CSVLogger(Callback):
             self.file = None
 
 
-from .callbacks_keras import (  # noqa: E402  (they build on the classes above)
-    BackupAndRestore,
-    EarlyStopping,
-    LambdaCallback,
-    ProgbarLogger,
-    ReduceLROnPlateau,
-)
-
-__all__ = [
-    "BackupAndRestore",
-    "CSVLogger",
-    "Callback",
-    "CallbackList",
-    "EarlyStopping",
-    "History",
-    "LambdaCallback",
-    "LearningRateScheduler",
-    "ModelCheckpoint",
-    "ProgbarLogger",
-    "ProgressBar",
-    "ReduceLROnPlateau",
-    "TerminateOnNaN",
-]
+# Keras 3's callbacks, built on the classes above, exported here
+from .callbacks_keras import BackupAndRestore as BackupAndRestore  # noqa: E402
+from .callbacks_keras import EarlyStopping as EarlyStopping  # noqa: E402
+from .callbacks_keras import LambdaCallback as LambdaCallback  # noqa: E402
+from .callbacks_keras import ProgbarLogger as ProgbarLogger  # noqa: E402
+from .callbacks_keras import ReduceLROnPlateau as ReduceLROnPlateau  # noqa: E402

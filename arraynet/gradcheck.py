@@ -134,7 +134,7 @@ def _model_check(model: Model, weights):
     if model.optimizer is None or model.network.loss is None:
         raise ValueError("target: expected a compiled model; call compile(loss=...) first")
     model.check_trainable()  # a step activation has no derivative to check
-    if weights is None and model.input_shape is None:
+    if weights is None and model.example_shape is None:
         raise ValueError("target: the model has no weights yet; give input_dim, fit or set_weights")
     if weights is None:
         weights = model.get_weights()
@@ -145,15 +145,15 @@ def _model_check(model: Model, weights):
     graph = model.graph
     names = [
         f"{i}.{param.short}"
-        for i, (params, _) in enumerate(graph.specs(model.input_shape))
+        for i, (params, _) in enumerate(graph.specs(model.example_shape))
         for param in params
     ]
     network = Network(graph, model.network.loss)  # a mixed-precision model's math, in float64
 
     def check(backend, X, y):
-        Xb = data.inputs(backend, X, model.input_shape)
+        Xb = data.inputs(backend, X, model.example_shape)
         Yb = data.targets(
-            backend, y, Xb.shape[0], model.output_shape_for(model.input_shape), network.loss
+            backend, y, Xb.shape[0], model.output_shape_for(model.example_shape), network.loss
         )
 
         def loss(ps):

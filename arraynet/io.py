@@ -17,8 +17,10 @@ written in this order:
 ``config.json``
     the model's state (``arraynet.models.state.get_state``) without its arrays, an object
     with exactly the keys ``config`` (``layers``, ``input_dim``, ``seed``, ``loss``,
-    ``optimizer``, ``metrics``, ``precision``: null, "mixed_bfloat16" or "mixed_float16";
-    ``input_shape`` too, a list, where the inputs are not 1-D and ``input_dim`` is null),
+    ``optimizer``, ``metrics`` (these three null for a model saved before ``compile``),
+    ``precision``: null, "mixed_bfloat16" or "mixed_float16"; ``input_shape`` too, a list,
+    where the inputs are not 1-D and ``input_dim`` is null; ``name`` and ``layer_names``,
+    Keras's names of the model and its layers, optional),
     ``epoch`` (epochs trained so far, an integer >= 0),
     ``has_optimizer_state`` (a boolean) and ``rng_state`` (NumPy's
     ``Generator.bit_generator.state`` of the shuffle/dropout generator, a PCG64 state whose

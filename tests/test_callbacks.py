@@ -159,15 +159,18 @@ def test_early_stopping_restores_the_best_weights(backend):
     )
 
 
-def test_early_stopping_that_never_stops_keeps_the_last_weights():
-    """Keras restores the best weights only when it stops training."""
+def test_early_stopping_that_never_stops_still_restores_the_best_weights():
+    """Keras 3 restores the best weights when training ends, stopped early or not (arraynet
+    before issue #17 kept the last weights when it did not stop)."""
     recorder = Recorder()
     values = [3.0, 1.0, 2.0, 2.5]
     model = _model()
     stopper = EarlyStopping(monitor="score", patience=5, restore_best_weights=True)
     model.fit(X, Y, mode="full", epochs=4, verbose=0, callbacks=[Inject(values), recorder, stopper])
-    for w, last in zip(model.get_weights(), recorder.weights[-1], strict=True):
-        np.testing.assert_array_equal(w, last)
+    assert stopper.stopped_epoch == 0 and stopper.best_epoch == 1
+    for w, best, last in zip(model.get_weights(), recorder.weights[1], recorder.weights[-1]):
+        np.testing.assert_array_equal(w, best)
+        assert not np.allclose(w, last)
 
 
 def test_early_stopping_without_the_monitored_value_names_monitor(backend):
@@ -199,7 +202,8 @@ def test_terminate_on_nan_stops_a_diverging_model(backend, capsys):
 def test_terminate_on_nan_beside_monitors_ends_the_epoch_for_all(backend, tmp_path, capsys):
     """EarlyStopping and ModelCheckpoint watch val_loss: the diverged epoch reaches them
     with every value NaN (not a log without val_loss, which they would refuse), History's
-    columns stay aligned, and the weights from before the bad update are kept."""
+    columns stay aligned, no weight is NaN, and EarlyStopping puts back the best epoch's
+    weights when training ends (Keras 3: stopped by it or not)."""
     recorder = Recorder()
     checkpoint = ModelCheckpoint(str(tmp_path / "new" / "ckpt-{epoch}-{val_loss:.3g}.arraynet"))
     with an.use(backend, dtype="float64"):
@@ -222,8 +226,10 @@ def test_terminate_on_nan_beside_monitors_ends_the_epoch_for_all(backend, tmp_pa
     assert len(set(lengths.values())) == 1 and 5 < lengths["loss"] < 100
     assert all(np.isnan(values[-1]) for values in history.history.values())
     assert all(np.isfinite(w).all() for w in weights)
-    for w, last in zip(weights, recorder.weights[-1], strict=True):
-        np.testing.assert_array_equal(w, last)
+    best = int(np.nanargmin(history.history["val_loss"]))
+    assert best == stopper.best_epoch
+    for w, kept in zip(weights, recorder.weights[best], strict=True):
+        np.testing.assert_array_equal(w, kept)
     saved = sorted(p.name for p in (tmp_path / "new").iterdir())
     assert len(saved) == lengths["loss"] and f"ckpt-{lengths['loss']}-nan.arraynet" in saved
 
@@ -432,7 +438,16 @@ def test_hooks_get_dicts_and_train_end_the_last_logs_as_in_keras():
     assert begin == (
         "train_begin",
         {"begun": True},
-        {"epochs": 2, "initial_epoch": 0, "mode": "minibatch", "batch_size": 8, "samples": 16},
+        {
+            "epochs": 2,
+            "initial_epoch": 0,
+            "mode": "minibatch",
+            "batch_size": 8,
+            "samples": 16,
+            "metrics": ["loss", "mse"],
+            "verbose": 0,  # Keras's params: verbose and steps (batches per epoch)
+            "steps": 2,
+        },
     )
     assert epochs == [("epoch_begin", {}), ("epoch_begin", {})]
     assert end == ("train_end", {k: v[-1] for k, v in history.history.items()})

@@ -89,21 +89,36 @@ def test_summary_prints_each_layer_and_the_parameter_count():
     assert model.summary(print_fn=lines.append) is None
     total = sum(w.size for w in model.get_weights())
     assert total == 784 * 64 + 64 + 64 * 10 + 10
-    assert lines[0] == "Sequential: 784 inputs, seed 0"
-    assert lines[-1] == f"  total params: {total:,}"
-    assert lines[2].split()[-2:] == ["64", "50,240"]
-    assert lines[3].split()[-2:] == ["64", "0"]
-    assert lines[4].split()[-2:] == ["10", "650"]
+    dense, dropout, dense_1 = (f"{la.name} ({type(la).__name__})" for la in model.layers)
+    assert lines[0] == f'Model: "{model.name}"'  # Keras 3's table, as it prints it
+    assert lines[1:4] == [
+        "┏" + "━" * 33 + "┳" + "━" * 24 + "┳" + "━" * 15 + "┓",
+        "┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃",
+        "┡" + "━" * 33 + "╇" + "━" * 24 + "╇" + "━" * 15 + "┩",
+    ]
+    assert _cells(lines[4]) == [dense, "(None, 64)", "50,240"]
+    assert _cells(lines[6]) == [dropout, "(None, 64)", "0"]
+    assert _cells(lines[8]) == [dense_1, "(None, 10)", "650"]
+    assert lines[-3:] == [  # float32: 4 bytes each
+        " Total params: 50,890 (198.79 KB)",
+        " Trainable params: 50,890 (198.79 KB)",
+        " Non-trainable params: 0 (0.00 B)",
+    ]
+
+
+def _cells(line):
+    return [cell.strip() for cell in line.split("│")[1:-1]]
 
 
 def test_summary_before_the_input_width_is_known(capsys):
     model = an.Sequential([an.layers.Dense(4), an.layers.Dense(1)], seed=0)
     model.summary()
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Sequential: inputs not known yet, seed 0"
-    assert out[2].split()[-2:] == ["?", "?"]
-    assert out[3].split()[-2:] == ["1", "5"]
-    assert not any("total" in line for line in out)
+    assert out[0] == f'Model: "{model.name}"'
+    first, second = (f"{la.name} (Dense)" for la in model.layers)
+    assert _cells(out[4]) == [first, "?", "0 (unbuilt)"]  # Keras's words
+    assert _cells(out[6]) == [second, "(None, 1)", "5"]  # known from the first's output
+    assert out[-3] == " Total params: 0 (0.00 B)"  # no weights drawn yet
 
 
 def test_batch_size_none_is_32():

@@ -8,7 +8,6 @@ non-1-D ``input_shape``; a wrongly shaped X refused before any weight changes.
 """
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -453,7 +452,8 @@ def test_save_and_load_round_trip(backend, tmp_path):
     assert config["layers"][2] == {"class": "Flatten"}
     assert config["layers"][4] == {"class": "Reshape", "target_shape": [2, 2]}
     assert loaded.get_config() == config
-    assert loaded.input_shape == (2, 3, 2) and loaded.input_dim is None
+    assert loaded.example_shape == (2, 3, 2) and loaded.input_dim is None
+    assert loaded.input_shape == (None, 2, 3, 2)  # Keras's, with the batch axis
     assert [repr(a) for a in loaded.layers] == [repr(a) for a in model.layers]
     assert P.shape == (N, 2)
     np.testing.assert_array_equal(P_loaded, P)
@@ -462,31 +462,41 @@ def test_save_and_load_round_trip(backend, tmp_path):
 
 
 def _rows(printed):
-    return [line.strip() for line in printed]
+    """The cells of each layer row of Keras's summary table."""
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in printed if line[0] == "│"]
 
 
 def test_summary_prints_shapes():
     printed = []
-    _reshape_model().summary(print_fn=printed.append)
-    assert printed[0] == "Sequential: 6 inputs, seed 0"
-    expected = [  # (layer, outputs, params)
-        ("Reshape((2, 3))", "(2, 3)", "0"),
-        ("Dense(4, activation='tanh', use_bias=True)", "(2, 4)", "16"),
-        ("Flatten()", "8", "0"),
-        ("Dense(2, activation='identity', use_bias=True)", "2", "18"),
+    model = _reshape_model()
+    model.summary(print_fn=printed.append)
+    assert printed[0] == f'Model: "{model.name}"'
+    names = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers]
+    assert names[0].endswith("(Reshape)") and names[2].endswith("(Flatten)")
+    expected = [  # (layer, outputs with the batch axis, params)
+        (names[0], "(None, 2, 3)", "0"),
+        (names[1], "(None, 2, 4)", "16"),
+        (names[2], "(None, 8)", "0"),
+        (names[3], "(None, 2)", "18"),
     ]
-    rows = _rows(printed[2:-1])
-    assert len(rows) == len(expected)
-    for row, (name, outputs, params) in zip(rows, expected):
-        assert re.fullmatch(rf"{re.escape(name)}\s+{re.escape(outputs)}\s+{params}", row), row
-    assert printed[-1].strip() == "total params: 34"
+    assert [tuple(row) for row in _rows(printed)] == expected
+    assert printed[-3].startswith(" Total params: 34 (")
 
     printed = []
-    _nested_model().summary(print_fn=printed.append)
-    assert printed[0] == "Sequential: inputs of shape (2, 3, 2), seed 3"
-    outputs = [re.split(r"\s{2,}", row)[1] for row in _rows(printed[2:-1])]
-    assert outputs == ["(6, 2)", "(6, 3)", "18", "4", "(2, 2)", "4", "2"]
-    assert printed[-1].strip() == f"total params: {2 * 3 + 3 + 18 * 4 + 4 + 4 * 2 + 2}"
+    model = _nested_model()
+    model.summary(print_fn=printed.append)
+    assert model.input_shape == (None, 2, 3, 2)
+    outputs = [row[1] for row in _rows(printed)]
+    assert outputs == [
+        "(None, 6, 2)",
+        "(None, 6, 3)",
+        "(None, 18)",
+        "(None, 4)",
+        "(None, 2, 2)",
+        "(None, 4)",
+        "(None, 2)",
+    ]
+    assert printed[-3].startswith(f" Total params: {2 * 3 + 3 + 18 * 4 + 4 + 4 * 2 + 2} (")
 
 
 # -- refusals ---------------------------------------------------------------------------------
@@ -514,6 +524,6 @@ def test_wrong_input_shape_refused_before_any_change(backend):
                 with pytest.raises(ValueError, match=r"^X: expected shape \(rows, 2, 3, 2\); got"):
                     call(*args, **kwargs)
         after = model.get_weights()
-    assert model.epoch == 1 and model.input_shape == (2, 3, 2)
+    assert model.epoch == 1 and model.example_shape == (2, 3, 2)
     for a, b in zip(after, before, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -13,6 +13,7 @@ Modules, each importing only those above it:
 - ``torch_matmul``: torch's matmul routed to oneDNN for large float32 CPU products.
 - ``libraries``: ``BACKENDS``, ``DTYPES`` and one loader per array library.
 - ``select``: ``use``, ``current_backend``, ``numpy_backend``, ``available_backends``.
+- ``session``: Keras's automatic names and ``clear_session``.
 - ``scan``: the loop over time of the recurrent layers (``jax.lax.scan`` on JAX).
 """
 
@@ -27,6 +28,7 @@ from .memory import (
 )
 from .scan import scan
 from .select import available_backends, current_backend, numpy_backend, use
+from .session import clear_session
 from .torch_matmul import ONEDNN_MIN_PRODUCT, X86_64
 from .transfer import host_array, library_of, to_numpy
 
@@ -40,6 +42,7 @@ __all__ = [
     "Backend",
     "DeviceMemoryError",
     "available_backends",
+    "clear_session",
     "current_backend",
     "host_array",
     "library_of",

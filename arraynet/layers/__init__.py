@@ -4,11 +4,13 @@ Every layer implements the :class:`Layer` protocol (see ``layers/base.py``). Add
 is one new module and one entry in ``LAYERS``.
 """
 
+from .activation import Activation, LeakyReLU, ReLU, Softmax
 from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .input import Input, InputLayer
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -26,6 +28,10 @@ LAYERS = {
     cls.__name__: cls
     for cls in (
         Dense,
+        Activation,
+        ReLU,
+        LeakyReLU,
+        Softmax,
         Dropout,
         Flatten,
         Reshape,
@@ -58,6 +64,10 @@ def from_config(config: dict) -> Layer:
 
 
 __all__ = [
+    "Activation",
+    "LeakyReLU",
+    "ReLU",
+    "Softmax",
     "GRU",
     "LSTM",
     "Bidirectional",
@@ -77,6 +87,8 @@ __all__ = [
     "TRAINING",
     "Context",
     "Dense",
+    "Input",
+    "InputLayer",
     "Dropout",
     "Flatten",
     "Layer",

@@ -20,6 +20,10 @@ Math (``xp``: the selected Array API namespace; ``ctx``: a :class:`Context`)
     input (None when ``ctx.need_dX`` is False) and one gradient per param, in order.
     ``penalty(xp, weights) -> (value, grads) | None``: a regularization term and its grads,
     asked only of layers whose ``penalized`` is True.
+    ``activity_penalty(xp, cache) -> value``: a term on the layer's output (Keras's
+    ``activity_regularizer``), taken from a training or evaluation forward's ``cache`` and
+    added to the loss, asked only of layers whose ``activity_penalized`` is True; its
+    gradient is the layer's own business (``backward`` adds it to the delta at the output).
 
 Training and noise
     ``ctx.training`` says training or inference; ``ctx.noise`` carries this layer's
@@ -50,6 +54,8 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .handle import KerasLayer
+
 
 class Context(NamedTuple):
     """How a layer is called: ``training``, its ``noise`` for the batch, whether ``dX`` is
@@ -74,13 +80,15 @@ class Param(NamedTuple):
     short: str
 
 
-class Layer:
-    """Base of every layer: the defaults of the protocol above."""
+class Layer(KerasLayer):
+    """Base of every layer: the defaults of the protocol above (and Keras's ``name=``,
+    ``input_shape=``, ``get_weights()``, ``kernel``...: ``layers/handle.py``)."""
 
     draws_noise = False
     independent_rows = False  # True: no row's output depends on another row
     activation = None
     penalized = False  # True when ``penalty`` returns a term
+    activity_penalized = False  # True when ``activity_penalty`` returns a term
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -110,6 +118,9 @@ class Layer:
 
     def penalty(self, xp, weights):
         return None
+
+    def activity_penalty(self, xp, cache):
+        raise NotImplementedError(f"{type(self).__name__} has no activity regularizer")
 
     def pre_activation(self, cache):
         raise NotImplementedError(f"{type(self).__name__} has no activation")

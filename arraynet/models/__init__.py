@@ -1,8 +1,9 @@
 """Models: ``Model`` over a graph of layers, ``Sequential`` (the chain case), their config
-and state (``state``), summary and saving."""
+and state (``state``), summary and saving (``load``/``save``, Keras's ``load_model``/
+``save_model``)."""
 
 from .model import Model
-from .saving import load, save
+from .saving import load, load_model, save, save_model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load", "save"]
+__all__ = ["Model", "Sequential", "load", "load_model", "save", "save_model"]

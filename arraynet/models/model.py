@@ -8,52 +8,58 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import io, losses, optimizers
+from .. import losses, optimizers
 from ..backend import current_backend, to_numpy
+from ..backend.session import auto_name
 from ..callbacks import History
+from ..callbacks_keras import step_progress
 from ..data import Intake, to_host
 from ..layers.base import check_shape
 from ..metrics import get as get_metric
 from ..network import Network
 from ..precision import PRECISIONS, Policy
 from ..train import Trainer
+from ..utils import new_generator
 from ..validation import check_choice, check_count
-from . import config as model_config
-from . import summary as summary_module
+from .keras_api import KerasModelMixin, ModelFilesMixin
 from .variables import Variables
 
 
-class Model:
+class Model(ModelFilesMixin, KerasModelMixin):
     """Layers wired as a :class:`~arraynet.network.Graph`, trained by hand-written backprop.
 
     Each call (``fit``, ``predict``, ...) runs on the backend chosen by ``arraynet.use`` at
     that moment; the weights follow it there. ``seed`` fixes the initial weights and, unless
-    ``fit`` is given its own seed, the shuffling order and dropout masks, on every backend.
+    ``fit`` is given its own seed, the shuffling order and dropout masks, on every backend
+    (without one, from ``an.utils.set_random_seed``'s generator). ``example_shape`` is the
+    input shape per example; ``input_shape`` Keras's, with the batch axis (None) first.
     """
 
-    def __init__(self, graph, input_shape=None, seed: int | None = None):
-        self.graph = graph
+    def __init__(self, graph, input_shape=None, seed: int | None = None, name=None):
+        self.graph = graph  # None: a Sequential with no layers yet
+        self.name = auto_name(type(self).__name__) if name is None else str(name)
         self.seed = None if seed is None else check_count(seed, "seed")
-        self.rng = np.random.default_rng(seed)  # initial weights, orders, noise
-        self.input_shape = None
+        self.rng = new_generator(seed)  # initial weights, orders, noise
+        self.example_shape = None
         self.variables = Variables()
-        self.network = Network(graph)
+        self.network = None if graph is None else Network(graph)
         self.optimizer, self.metrics, self.precision = None, [], None
         self.runners = {}  # compiled runners by (backend, batch size), until compile
         self.epoch = 0  # epochs trained so far: fit(initial_epoch=model.epoch) resumes
         self.stop_training = False
         self.history = None
+        self.bind_layers()
         if input_shape is not None:
             self.build(input_shape)
 
     @property
     def layers(self) -> list:
-        return list(self.graph.layers)
+        return [] if self.graph is None else list(self.graph.layers)
 
     @property
     def input_dim(self) -> int | None:
         """The number of input features, for 1-D inputs (None before the model is built)."""
-        shape = self.input_shape
+        shape = self.example_shape
         return shape[0] if shape is not None and len(shape) == 1 else None
 
     # -- weights -------------------------------------------------------------------------
@@ -63,16 +69,16 @@ class Model:
         (an int: that many features)."""
         shape = check_shape(input_shape, argument)
         specs = self.graph.build(shape)  # a shape a layer cannot take raises here
-        self.input_shape = shape
+        self.example_shape = shape
         self.variables.set_host([spec.initializer(self.rng, spec.shape) for spec in specs])
 
     def build_for(self, input_shape: tuple) -> None:
         """Build for ``input_shape`` if the model has no weights yet."""
-        if self.input_shape is None:
+        if self.example_shape is None:
             self.build(input_shape)
 
     def weight_shapes(self, input_shape=None) -> list[tuple]:
-        return self.graph.weight_shapes(input_shape or self.input_shape)
+        return self.graph.weight_shapes(input_shape or self.example_shape)
 
     def output_shape_for(self, input_shape: tuple) -> tuple:
         return self.graph.value_shapes(input_shape)[self.graph.output]
@@ -92,18 +98,17 @@ class Model:
                 f"got {type(weights).__name__}"
             )
         weights = [to_host(w, f"weights[{i}]") for i, w in enumerate(weights)]
-        shape = self.input_shape
+        shape = self.example_shape
         if shape is None and weights and weights[0].ndim == 2:
             shape = (weights[0].shape[0],)  # the first kernel's rows
         shapes = self.weight_shapes(shape) if shape is not None else []
         if len(weights) != len(shapes):
             raise ValueError(f"weights: expected {len(shapes)} arrays; got {len(weights)}")
         for i, (w, expected) in enumerate(zip(weights, shapes)):
-            if w.shape != expected:
-                raise ValueError(f"weights[{i}]: expected shape {expected}; got {w.shape}")
-        if self.input_shape is None:
+            _check_weight(w, expected, current_backend().dtype, f"weights[{i}]")
+        if self.example_shape is None:
             self.graph.build(shape)
-        self.input_shape = shape
+        self.example_shape = shape
         self.variables.set_host(weights)
 
     def require_weights(self) -> None:
@@ -122,6 +127,7 @@ class Model:
             metrics = ()
         if isinstance(metrics, str):
             metrics = [metrics]
+        self.require_layers()
         if precision is not None:
             check_choice(precision, "precision", tuple(PRECISIONS))
         loss = losses.get(loss)
@@ -138,6 +144,7 @@ class Model:
         self.runners = {}
 
     def check_compiled(self) -> None:
+        self.require_layers()
         if self.optimizer is None:
             raise RuntimeError("model: call compile(loss=..., optimizer=...) first")
 
@@ -172,7 +179,7 @@ class Model:
     def intake(self) -> Intake:
         """The data intake for this model's shapes and loss."""
         return Intake(
-            self.input_shape, self.output_shape_for, self.network.loss, self.graph.check_input
+            self.example_shape, self.output_shape_for, self.network.loss, self.graph.check_input
         )
 
     def fit(self, X, y, mode: str = "minibatch", batch_size: int = 32, epochs: int = 1,
@@ -204,41 +211,45 @@ class Model:
             validation_data, validation_split, initial_epoch, chunk_rows,
         )  # fmt: skip
 
-    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, X, batch_size: int | None = None, verbose="auto") -> np.ndarray:
         """The network's output for ``X`` as a host NumPy array, ``batch_size`` rows at a time
-        (all at once by default)."""
+        (all at once by default); ``verbose`` as ``evaluate``'s."""
         self.require_weights()
         backend = current_backend()
         X, _ = self.intake().arrays(backend, X)
         weights, network = self.variables.on(backend), self.network.on(backend)
         outputs = [
             to_numpy(network.predict(backend.xp, weights, X[a:b, ...]))
-            for a, b in _spans(X.shape[0], batch_size)
+            for a, b in step_progress(_spans(X.shape[0], batch_size), verbose)
         ]
         return np.concatenate(outputs, axis=0)
 
     def score_names(self) -> list[str]:
         return ["loss", *(name for name, _ in self.metrics)]
 
-    def compute_scores(self, backend, X, Y, batch_size=None) -> list:
+    def compute_scores(self, backend, X, Y, batch_size=None, verbose=0) -> list:
         """Loss and metrics on ``(X, Y)`` (already on ``backend``) as device scalars,
-        weighted over batches."""
+        weighted over batches (a progress bar over them with ``verbose``)."""
         xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
         network = self.network.on(backend)
         rows = []  # each chunk's scores, weighted by its rows
-        for a, b in _spans(n, batch_size):
+        for a, b in step_progress(_spans(n, batch_size), verbose):
             loss, P = network.loss_value(xp, weights, X[a:b, ...], Y[a:b, ...])
             scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
             rows.append([s * (b - a) for s in scores])
         return [sum(column) / n for column in zip(*rows)]
 
-    def evaluate(self, X, y, batch_size: int | None = None, return_dict: bool = False):
-        """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict)."""
+    def evaluate(self, X, y, batch_size: int | None = None, verbose="auto",
+                 return_dict: bool = False):  # fmt: skip
+        """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict).
+        ``verbose``: 0 silent, 1 a progress bar over the batches, 2 one line at the end,
+        "auto" a bar when interactive."""
         self.check_compiled()
         self.require_weights()
         backend = current_backend()
         X, Y = self.intake().arrays(backend, X, y)
-        scores = [float(s) for s in self.compute_scores(backend, X, Y, batch_size)]
+        scores = self.compute_scores(backend, X, Y, batch_size, verbose)
+        scores = [float(s) for s in scores]
         if return_dict:
             return dict(zip(self.score_names(), scores))
         return scores[0] if len(scores) == 1 else scores
@@ -254,24 +265,19 @@ class Model:
         loss, grads, _, _ = network.loss_and_grads(backend.xp, weights, X, Y, training=False)
         return float(loss), [to_numpy(g) for g in grads]
 
-    # -- saving and showing --------------------------------------------------------------
 
-    def get_config(self) -> dict:
-        """The architecture and training setup as JSON-able data."""
-        return model_config.get_config(self)
-
-    def get_state(self) -> dict:
-        """Everything needed to resume: config, weights, optimizer state, epoch, generator."""
-        return model_config.get_state(self)
-
-    def save(self, path) -> None:
-        """Write the model to ``path``, atomically, in the format of :mod:`arraynet.io`."""
-        io.write_state(self.get_state(), path)
-
-    def summary(self, print_fn=print) -> None:
-        """Print the layers, each one's output shape and parameter count, and the total
-        (as Keras does, through ``print_fn``)."""
-        summary_module.summary(self, print_fn)
+def _check_weight(w: np.ndarray, shape: tuple, dtype: str, argument: str) -> None:
+    """Refuse a weight of another shape, or (finite: ``to_host`` checked) with values the
+    backend's dtype cannot hold (1e300 would become inf in float32), as data that is."""
+    if w.shape != shape:
+        raise ValueError(f"{argument}: expected shape {shape}; got {w.shape}")
+    limit = float(np.finfo(dtype).max)
+    peak = float(np.max(np.abs(w))) if w.size else 0.0
+    if peak > limit:
+        raise ValueError(
+            f"{argument}: expected values that {dtype} can hold (up to {limit:.4g} in size); "
+            f"got {peak:g}, which overflows it"
+        )
 
 
 def _spans(n: int, batch_size):

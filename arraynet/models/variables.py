@@ -28,6 +28,11 @@ class Variables:
         self.weights = tuple(np.asarray(w, dtype=np.float64) for w in weights)
         self.weights_backend = None
 
+    def clear(self) -> None:
+        """No weights and no optimizer state (a Sequential whose last layer was popped)."""
+        self.weights, self.weights_backend = None, None
+        self.opt_state, self.state_backend = None, None
+
     def set_state(self, opt_state) -> None:
         """Replace the optimizer state (None: none yet), from host or backend arrays."""
         self.opt_state = None if opt_state is None else tuple(opt_state)

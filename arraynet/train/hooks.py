@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..callbacks import Callback, CallbackList
+from ..callbacks import Callback, CallbackList, ProgressBar
 
 
 class LiveBatchHooks:
@@ -45,3 +45,20 @@ def verbosity(verbose) -> int:
     if verbose not in (0, 1, 2):  # True and False count as 1 and 0, as in Keras
         raise ValueError(f"verbose: expected 0, 1, 2 or 'auto'; got {verbose!r}")
     return int(verbose)
+
+
+def progress_callbacks(callbacks, verbose: int) -> list:
+    """The progress callback ``fit`` adds for ``verbose`` (none where the caller gave one,
+    a ``ProgbarLogger`` say, as Keras adds none then)."""
+    if not verbose or any(isinstance(callback, ProgressBar) for callback in callbacks):
+        return []
+    return [ProgressBar(bar=verbose == 1)]
+
+
+def resume_epoch(model, initial_epoch: int) -> int:
+    """The epoch to train from: the one a ``BackupAndRestore`` restored in
+    ``on_train_begin`` (read once), else ``initial_epoch``."""
+    if model.resume_at is None:
+        return initial_epoch
+    epoch, model.resume_at = model.resume_at, None
+    return epoch

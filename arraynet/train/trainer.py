@@ -14,12 +14,12 @@ import math
 import numpy as np
 
 from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_freed_host_memory
-from ..callbacks import CallbackList, History, ProgressBar
+from ..callbacks import CallbackList, History
 from ..data import batch_size_for
 from ..ops import all_finite
 from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
-from .hooks import LiveBatchHooks, callback_list, verbosity
+from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
 from .loops import Plan, epochs_per_call, make_runner
 
 
@@ -94,9 +94,12 @@ class Trainer:
                 "mode": mode,
                 "batch_size": feed.batch_size,
                 "samples": feed.rows,
+                "metrics": _logged(model.score_names(), feed.validation is not None),
+                "verbose": verbose,
+                "steps": None if feed.streams else -(-feed.rows // feed.batch_size),
             }
         )
-        progress = [ProgressBar(bar=verbose == 1)] if verbose else []
+        progress = progress_callbacks(callbacks, verbose)
         hooks = CallbackList([*callbacks, *progress, model.history], model)
         self.variables.state_on(backend, model.optimizer, model.graph.trainable)
         self.runner = self._runner(hooks if hooks.wants_batches else None)
@@ -105,6 +108,7 @@ class Trainer:
         model.stop_training = False
         last_logs = {}  # the last epoch's, for on_train_end (as in Keras)
         hooks.on_train_begin({})
+        initial_epoch = resume_epoch(model, initial_epoch)  # BackupAndRestore's, if any
         try:
             self._epochs(hooks, rng, (initial_epoch, epochs), shuffle, last_logs)
             self._final_weights()
@@ -139,7 +143,7 @@ class Trainer:
             if count == 1:
                 hooks.on_epoch_begin(epoch, {})  # may change the learning rate in the state
             with self.backend.quiet_overflow():  # divergence is reported below
-                means, done, failed = feed.train(self, rng, count, shuffle)
+                means, done, failed = self._call(rng, count, shuffle)
             for e in range(done):
                 if count > 1:
                     hooks.on_epoch_begin(epoch, {})
@@ -152,6 +156,20 @@ class Trainer:
             if failed != -1 and not model.stop_training:
                 self._diverged(hooks, epoch, failed, names, last_logs)
                 return
+
+    def _call(self, rng, count: int, shuffle: bool):
+        """One runner call of ``count`` epochs over the feed. Abandoned by any exception
+        (Ctrl-C too), it leaves the weights, optimizer state and generator as they were at
+        its start, the last epoch counted: a resumed fit draws what an uninterrupted one
+        draws (the call had already drawn its orders and masks)."""
+        variables, start = self.variables, rng.bit_generator.state
+        before = variables.weights, variables.opt_state
+        try:
+            return self.feed.train(self, rng, count, shuffle)
+        except BaseException:
+            rng.bit_generator.state = start
+            variables.commit(*before)
+            raise
 
     def _epoch_logs(self, names, means) -> dict:
         """An epoch's logs: its means, and the scores on the validation data if any."""
@@ -180,7 +198,7 @@ class Trainer:
         node holds for one batch (``Layer.memory``: output, cache and delta)."""
         model, feed = self.model, self.feed
         graph = model.graph
-        shapes = graph.value_shapes(model.input_shape)
+        shapes = graph.value_shapes(model.example_shape)
         sizes = [math.prod(s) for s in shapes]
         values = feed.device_rows * (sizes[0] + sizes[-1]) * 2
         weights = sum(math.prod(s) for s in model.weight_shapes())
@@ -204,7 +222,7 @@ class Trainer:
         order (so grouping epochs into calls changes nothing), stacked on the host (the
         runner moves them)."""
         graph = self.model.graph
-        shapes = graph.value_shapes(self.model.input_shape)
+        shapes = graph.value_shapes(self.model.example_shape)
         noisy = [
             (graph.layers[graph.nodes[k].layer], shapes[graph.nodes[k].inputs[0]])
             for k in graph.noise_nodes
@@ -225,6 +243,7 @@ class Trainer:
         before its result is read: streaming moves the next chunk there, while the device
         (asynchronous on CuPy and JAX) still works on this one."""
         variables = self.variables
+        variables.on(self.backend)  # a callback's set_weights leaves them on the host
         before = variables.weights, variables.opt_state
         try:
             weights, state, means, failed = self.runner(
@@ -272,3 +291,8 @@ class Trainer:
                 backend, network, model.optimizer, metrics, self.feed.batch_size
             )
         return model.runners[key]
+
+
+def _logged(names, validation: bool) -> list[str]:
+    """The values each epoch's logs hold: loss and metrics, and their ``val_`` ones."""
+    return [*names, *(f"val_{name}" for name in names if validation)]

@@ -1,0 +1,116 @@
+"""``Input`` and ``InputLayer``: a model's input, its shape per example (Keras 3's names).
+
+``an.Input(shape=(64,))`` returns a :class:`SymbolicTensor` (Keras's ``KerasTensor``): a
+shape and dtype, no values. As the first element of ``Sequential([...])`` it fixes the input
+shape (the model is built at once); an ``InputLayer`` there does the same. The functional
+API (``Model(inputs, outputs)`` over symbolic tensors, ``arraynet.network.functional``)
+builds on these objects: a symbolic tensor knows the layer that made it
+(``tensor.input_layer``).
+
+Neither is a :class:`~arraynet.layers.Layer`: no model calls them, and ``model.layers``
+does not list them (as in Keras).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..backend.session import auto_name
+
+DTYPES = (None, "float32", "float64", "float16", "bfloat16")
+
+
+class InputLayer:
+    """The input of a model: ``shape`` per example (no batch axis), or ``batch_shape``
+    with it. ``dtype`` is informative: arraynet computes in the dtype chosen by
+    ``arraynet.use``."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, **kwargs):  # fmt: skip
+        if "input_shape" in kwargs:  # Keras 3 takes it, with a warning
+            warnings.warn("Argument `input_shape` is deprecated. Use `shape` instead.",
+                          UserWarning, stacklevel=2)  # fmt: skip
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        if kwargs:
+            raise TypeError(f"InputLayer: unexpected arguments {sorted(kwargs)}")
+        if sparse or input_tensor is not None or optional:
+            raise NotImplementedError(
+                "InputLayer: sparse=, input_tensor= and optional= are not supported by arraynet"
+            )
+        if shape is not None and batch_shape is not None:
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        if shape is None and batch_shape is None:
+            raise ValueError("You must pass a `shape` argument.")
+        if batch_shape is not None:
+            batch_shape = _tuple(batch_shape, "batch_shape")
+            if not batch_shape:
+                raise ValueError("batch_shape: expected the batch axis and at least one more")
+            batch_size, shape = batch_shape[0], batch_shape[1:]
+        self.shape = _tuple(shape, "shape")  # per example
+        self.batch_size = batch_size
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype: expected one of {DTYPES}; got {dtype!r}")
+        self.dtype = dtype or "float32"
+        self.name = name if name is not None else auto_name("InputLayer")
+        self.output = SymbolicTensor(self)
+
+    @property
+    def batch_shape(self) -> tuple:
+        return (self.batch_size, *self.shape)
+
+    def get_config(self) -> dict:
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+
+    def __repr__(self) -> str:
+        return f"<InputLayer name={self.name}, shape={self.batch_shape}>"
+
+
+class SymbolicTensor:
+    """What :func:`Input` returns (Keras's ``KerasTensor``): ``shape`` with the batch axis
+    first (None: any), ``dtype``, ``name``; no values."""
+
+    def __init__(self, input_layer: InputLayer):
+        self.input_layer = input_layer
+        self.name = auto_name("KerasTensor")
+
+    @property
+    def shape(self) -> tuple:
+        return self.input_layer.batch_shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self) -> str:
+        return self.input_layer.dtype
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None, optional=False) -> SymbolicTensor:  # fmt: skip
+    """A model input of ``shape`` per example (Keras 3's ``keras.Input``)."""
+    layer = InputLayer(shape, batch_size, dtype, sparse, batch_shape, tensor, optional, name)
+    return layer.output
+
+
+def input_shape_of(item) -> tuple | None:
+    """The per-example shape an ``Input``/``InputLayer`` fixes, or None for anything else."""
+    if isinstance(item, SymbolicTensor):
+        return item.input_layer.shape
+    if isinstance(item, InputLayer):
+        return item.shape
+    return None
+
+
+def _tuple(shape, argument: str) -> tuple:
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        return (shape,)
+    try:
+        return tuple(shape)
+    except TypeError:
+        raise ValueError(f"{argument}: expected a tuple of dimensions; got {shape!r}") from None
