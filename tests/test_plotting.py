@@ -29,7 +29,7 @@ def test_activations(mpl, tmp_path):
 
 def test_an_unknown_activation_is_named(mpl, tmp_path):
     with pytest.raises(ValueError, match="activation: expected one of"):
-        plotting.plot_activations(tmp_path / "a.png", names=("swish",))
+        plotting.plot_activations(tmp_path / "a.png", names=("no_such_activation",))
 
 
 def test_gradient_field_of_the_notebook(mpl, tmp_path):

@@ -168,7 +168,13 @@ HYPER_CASES = [
     ("patience--1", _no_model(lambda: EarlyStopping(patience=-1)), ValueError, "patience", ()),
     ("patience-1.5", _no_model(lambda: EarlyStopping(patience=1.5)), TypeError, "patience", ()),
     ("activation", _no_model(lambda: Dense(2, activation="relux")), ValueError, "activation", ()),
-    ("loss", _no_model(lambda: _model().compile(loss="hinge")), ValueError, "loss", ("hinge",)),
+    (
+        "loss",
+        _no_model(lambda: _model().compile(loss="hingeless")),
+        ValueError,
+        "loss",
+        ("hingeless",),
+    ),
     (
         "optimizer",
         _no_model(lambda: _model().compile(optimizer="sgdd")),
