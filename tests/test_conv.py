@@ -430,3 +430,14 @@ def test_a_jax_step_is_traced_once_whatever_the_image_and_batch_size():
         counts.add(len(jaxpr.jaxpr.eqns))
     assert len(counts) == 1, counts
     assert counts.pop() < 400
+
+
+def test_input_shape_or_an_input_builds_a_cnn_of_images():
+    def layers():
+        return [Conv2D(4, 3, padding="same"), MaxPooling2D(), Flatten(), Dense(2)]
+
+    by_input = an.Sequential([an.Input(shape=(8, 6, 3)), *layers()], seed=0)
+    by_shape = an.Sequential(layers(), input_shape=(8, 6, 3), seed=0)
+    for model in (by_input, by_shape):
+        assert model.input_shape == (None, 8, 6, 3) and model.output_shape == (None, 2)
+        assert [w.shape for w in model.get_weights()] == [(3, 3, 3, 4), (4,), (48, 2), (2,)]
