@@ -11,9 +11,10 @@ class Dense(Layer):
     """A fully connected layer. ``W`` has shape (inputs, units), ``b`` shape (units,).
 
     Inputs of any rank ``(rows, ..., inputs)``: the product is over the last axis, as Keras.
+    Regularizers as Keras: ``kernel_regularizer`` and ``bias_regularizer`` penalize the
+    weights; ``activity_regularizer`` penalizes the output ``Y``, its value divided by the
+    batch's rows (Keras 3), its gradient added to the delta arriving at ``Y``.
     """
-
-    independent_rows = True
 
     def __init__(
         self,
@@ -23,6 +24,8 @@ class Dense(Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
     ):
         self.units = check_count(units, "units", minimum=1)
         self.activation = activations.get(activation)
@@ -30,6 +33,14 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer, "bias_regularizer")
+        self.activity_regularizer = regularizers.get(activity_regularizer, "activity_regularizer")
+
+    @property
+    def independent_rows(self) -> bool:
+        """Each row's output depends on that row alone; not so for the activity penalty,
+        taken over the batch (and divided by its rows)."""
+        return self.activity_regularizer is None
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], self.units)
@@ -57,6 +68,9 @@ class Dense(Layer):
 
     def backward_from_preactivation(self, xp, weights, cache, dZ, ctx: Context = TRAINING):
         X = cache[0]
+        if self.activity_regularizer is not None:  # its delta at Y, taken back to Z
+            _, Z, A = cache
+            dZ = dZ + self.activation.backward(xp, Z, A, self._activity_delta(xp, A))
         if X.ndim == 2:
             grads = (xp.matmul(X.mT, dZ),)
         else:  # every leading axis is a batch axis of the product
@@ -70,15 +84,35 @@ class Dense(Layer):
 
     @property
     def penalized(self) -> bool:
-        return self.kernel_regularizer is not None
+        return self.kernel_regularizer is not None or (
+            self.use_bias and self.bias_regularizer is not None
+        )
 
     def penalty(self, xp, weights):
-        """``(value, grads)`` of the kernel regularizer, or None without one."""
-        if self.kernel_regularizer is None:
+        """``(value, grads)`` of the kernel and bias regularizers, or None without one."""
+        if not self.penalized:
             return None
-        value, dW = self.kernel_regularizer.penalty(xp, weights[0])
-        grads = (dW, xp.zeros_like(weights[1])) if self.use_bias else (dW,)
-        return value, grads
+        value, grads = 0.0, []
+        regularized = (self.kernel_regularizer, self.bias_regularizer)[: len(weights)]
+        for regularizer, w in zip(regularized, weights):
+            if regularizer is None:
+                grads.append(xp.zeros_like(w))
+            else:
+                v, g = regularizer.penalty(xp, w)
+                value, grads = value + v, [*grads, g]
+        return value, tuple(grads)
+
+    @property
+    def activity_penalized(self) -> bool:
+        return self.activity_regularizer is not None
+
+    def activity_penalty(self, xp, cache):
+        """The activity regularizer's value on this call's output, over its rows."""
+        A = cache[2]
+        return self.activity_regularizer.penalty(xp, A)[0] / A.shape[0]
+
+    def _activity_delta(self, xp, A):
+        return self.activity_regularizer.penalty(xp, A)[1] / A.shape[0]
 
     def check_differentiable(self, index: int) -> None:
         if not self.activation.trainable:
@@ -88,7 +122,9 @@ class Dense(Layer):
             )
 
     def get_config(self) -> dict:
-        regularizer = self.kernel_regularizer
+        def saved(regularizer):
+            return regularizer.get_config() if regularizer else None
+
         return {
             "class": "Dense",
             "units": self.units,
@@ -96,7 +132,9 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.name_of(self.kernel_initializer),
             "bias_initializer": initializers.name_of(self.bias_initializer),
-            "kernel_regularizer": regularizer.get_config() if regularizer else None,
+            "kernel_regularizer": saved(self.kernel_regularizer),
+            "bias_regularizer": saved(self.bias_regularizer),
+            "activity_regularizer": saved(self.activity_regularizer),
         }
 
     def __repr__(self) -> str:

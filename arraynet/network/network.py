@@ -23,6 +23,12 @@ class Network:
         self.compute = policy.compute
         activation = graph.output_layer.activation
         self.fused = bool(loss and activation and loss.fuses_with == activation.name)
+        # nodes whose layer penalizes its output (Keras's activity_regularizer)
+        self.activity = tuple(
+            (k, graph.layers[n.layer])
+            for k, n in enumerate(graph.nodes)
+            if graph.layers[n.layer].activity_penalized
+        )
 
     @property
     def layers(self):
@@ -63,7 +69,15 @@ class Network:
         value = self._loss(xp, P, caches, Y)[0]
         if self.graph.penalized:
             value = value + self.graph.penalties(xp, weights)
+        if self.activity:
+            value = value + self._activity_penalties(xp, caches, value)
         return value, P
+
+    def _activity_penalties(self, xp, caches, like):
+        """The layers' penalties on their outputs (their gradients are in their backward),
+        in the loss's dtype."""
+        total = sum(layer.activity_penalty(xp, caches[k]) for k, layer in self.activity)
+        return xp.astype(total, like.dtype)
 
     def loss_and_grads(self, xp, weights, X, Y, noise=None, scale=None, training=True):
         """``(loss, grads, P, states)``: backprop of the deltas, last node first.
@@ -90,6 +104,8 @@ class Network:
             grads = [tuple(g / scale for g in layer) for layer in grads]
         if graph.penalized:
             value = value + graph.penalties(xp, weights, grads)
+        if self.activity:
+            value = value + self._activity_penalties(xp, caches, value)
         states = graph.next_states(xp, weights, caches) if training and graph.has_state else ()
         if states and self.compute is not None:  # state kept in the master dtype
             states = [self.policy.high(xp, s, X) for s in states]
