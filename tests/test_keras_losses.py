@@ -372,3 +372,21 @@ def test_against_keras_itself():
     for theirs, ours in pairs:
         expected = float(np.asarray(theirs(Y.astype("float32"), P.astype("float32"))))
         assert float(ours(np, P, Y)[0]) == pytest.approx(expected, rel=1e-5), ours
+
+
+def test_configured_loss_and_metrics_survive_save_and_load(tmp_path):
+    model = an.Sequential([an.layers.Dense(2, activation="sigmoid")], input_dim=3, seed=0)
+    model.compile(
+        loss=an.losses.BinaryCrossentropy(label_smoothing=0.1),
+        metrics=["accuracy", an.metrics.AUC(num_thresholds=17, name="auc17"), "precision"],
+    )
+    model.save(tmp_path / "m.arraynet")
+    loaded = an.load(tmp_path / "m.arraynet")
+    assert loaded.network.loss == an.losses.BinaryCrossentropy(label_smoothing=0.1)
+    assert [name for name, _ in loaded.metrics] == ["accuracy", "auc17", "precision"]
+    auc = loaded.metrics[1][1]
+    assert isinstance(auc, an.metrics.AUC) and auc.num_thresholds == 17
+    plain = an.Sequential([an.layers.Dense(1)], input_dim=3, seed=0)
+    plain.compile("mse", metrics=["mae"])
+    config = plain.get_config()
+    assert (config["loss"], config["metrics"]) == ("mean_squared_error", ["mae"])  # names

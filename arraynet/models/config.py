@@ -7,22 +7,27 @@ import math
 
 import numpy as np
 
+from .. import losses, metrics
 from ..layers.base import check_shape
 
 
 def get_config(model) -> dict:
     """The architecture and training setup as JSON-able data (1-D inputs as ``input_dim``,
     others as ``input_shape``, per example). Before ``compile``, ``loss``, ``optimizer``
-    and ``metrics`` are None. ``name`` and ``layer_names`` are Keras's names (kept apart
-    from the layers' configs, which describe only their math)."""
+    and ``metrics`` are None. A configured loss or metric (``Huber(delta=2.0)``, ``AUC(curve=
+    "PR")``) is kept as its config, a default one by its name. ``name`` and ``layer_names``
+    are Keras's names (kept apart from the layers' configs, which describe only their
+    math)."""
     compiled = model.optimizer is not None
     config = {
         "layers": [layer.get_config() for layer in model.layers],
         "input_dim": model.input_dim,
         "seed": model.seed,
-        "loss": model.network.loss.name if compiled else None,
+        "loss": losses.serialize(model.network.loss) if compiled else None,
         "optimizer": model.optimizer.get_config() if compiled else None,
-        "metrics": [name for name, _ in model.metrics] if compiled else None,
+        "metrics": [metrics.saved(name, m, model.network.loss) for name, m in model.metrics]
+        if compiled
+        else None,
         "precision": model.precision,
         "name": model.name,
         "layer_names": [layer.name for layer in model.layers],
