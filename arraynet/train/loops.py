@@ -223,9 +223,9 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     def per_row(function):
         return jax.vmap(lambda *rows: function(*(r[None, ...] for r in rows)))
 
-    def short_step(rows):
-        """The step on ``size`` rows of which the first ``rows`` are real."""
-        keep = xp.arange(size) < rows
+    def short_step(keep, rows):
+        """The step on ``size`` rows of which those ``keep`` marks (``rows`` of them) are
+        real."""
         loss = ShortBatchLoss(network.loss, rows, keep, per_row)
         scores = [
             lambda xp, P, Y, f=f: short_mean(xp, per_row(partial(f, xp))(P, Y), keep, rows)
@@ -244,12 +244,18 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
             def body(i, state):
                 carry, totals = state
-                part = [lax.dynamic_slice_in_dim(a, i * size, size) for a in arrays]
+                start = i * size
                 if not masked:
+                    part = [lax.dynamic_slice_in_dim(a, start, size) for a in arrays]
                     *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
                     return tuple(carry), add(totals, values, size)
-                real = xp.minimum(rows - i * size, size)
-                short = guard(short_step(real), xp, checked)
+                # a short last batch: the window ending at the room's end, rows before the
+                # batch's first and past the data's last weighing nothing
+                window = xp.minimum(start, arrays[0].shape[0] - size)
+                part = [lax.dynamic_slice_in_dim(a, window, size) for a in arrays]
+                index = window + xp.arange(size, dtype=start.dtype)
+                real = xp.minimum(rows - start, size)
+                short = guard(short_step((index >= start) & (index < rows), real), xp, checked)
                 *carry, values = short(*carry, *part[:2], tuple(part[2:]))
                 return tuple(carry), add(totals, values, xp.astype(real, totals[0].dtype))
 
@@ -262,7 +268,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 totals = add(totals, values, tail)
             return tuple(carry), totals
 
-        def run(params, opt_state, X, Y, orders, noise, rows, count, tail=None, epochs=1):
+        def run(params, opt_state, X, Y, orders, noise, counts, tail=None, epochs=1):
+            rows, count = counts[0], counts[1]
             carry = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
             means = tuple(xp.zeros((epochs,), dtype=floats) for _ in range(stats))
 
@@ -286,7 +293,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
         return jax.jit(run, static_argnames=("tail", "epochs"))
 
-    programs, held = {}, {}  # compiled when first called; the last (X, Y) padded, while X lives
+    programs, held, counted = {}, {}, {}  # compiled when first called; the last (X, Y)
+    # padded, while that X lives; the (rows, epochs) pairs on the device
 
     def pad(a, rows):
         n = a.shape[0]
@@ -323,19 +331,25 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         n = X.shape[0]
         grouped, largest = plan if plan is not None else (False, n)
         bucket = padded_rows(max(n, largest))
-        room = bucket + size if masked else bucket  # a short batch is sliced at full size
+        room = max(bucket, size) if masked else bucket  # a short batch is sliced at full size
         per_epoch = orders is not None or bool(masks)
         kept = max(epochs, epochs_cap(bucket)) if grouped or not per_epoch else epochs
         X, Y = padded(X, Y, room)
         if orders is not None:
             orders = moved(orders, (kept, room), np.dtype(orders.dtype))
         masks = tuple(moved(m, (kept, room, *m.shape[2:]), np.dtype(floats)) for m in masks)
-        values = [jax.device_put(np.int32(v), backend.device) for v in (n, epochs)]
+        counts = counted.get((n, epochs))  # a transfer costs more than tiny epochs
+        if counts is None:
+            if len(counted) > 16:
+                counted.clear()
+            counts = counted[n, epochs] = jax.device_put(
+                np.array([n, epochs], np.int32), backend.device
+            )
         if checked not in programs:
             programs[checked] = program(checked)
         tail = None if masked else n % size
         return programs[checked](
-            params, opt_state, X, Y, orders, masks, *values, tail=tail, epochs=kept
+            params, opt_state, X, Y, orders, masks, counts, tail=tail, epochs=kept
         )
 
     def run(*args):
