@@ -321,3 +321,9 @@ def test_rows_are_independent_unless_normalized_over_the_batch():
     assert an.layers.Activation("gelu").independent_rows
     assert an.layers.Softmax().independent_rows
     assert not an.layers.Softmax(axis=0).independent_rows
+
+
+def test_conv_with_configured_activation_round_trips_its_config():
+    layer = an.layers.Conv2D(2, 3, activation=an.activations.LeakyReLU(0.1))
+    again = an.layers.from_config(layer.get_config())
+    assert again.activation == an.activations.LeakyReLU(0.1)

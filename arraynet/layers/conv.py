@@ -204,7 +204,7 @@ class Conv2D(Layer):
             "strides": self._saved(self.strides),
             "padding": self.padding,
             "dilation_rate": self._saved(self.dilation_rate),
-            "activation": self.activation.name,
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.name_of(self.kernel_initializer),
             "bias_initializer": initializers.name_of(self.bias_initializer),
