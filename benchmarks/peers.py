@@ -48,10 +48,14 @@ class Arraynet:
         self.model.predict(self.X[:1, ...])  # moves the weights onto the backend now
 
     def run(self):
+        return self.fit(self.X, self.Y)
+
+    def fit(self, X, Y):
+        """``run``'s ``model.fit`` on ``X, Y`` (host or backend arrays): the last loss."""
         s = self.shape
         history = self.model.fit(
-            self.X,
-            self.Y,
+            X,
+            Y,
             mode=s.mode,
             batch_size=s.batch,
             epochs=s.epochs,

@@ -110,6 +110,36 @@ def test_the_targets_are_reported_not_asserted(quick_run):
     assert raw["targets"] and all(isinstance(t["holds"], bool) for t in raw["targets"])
 
 
+@pytest.mark.parametrize("shape_key", ["a", "b"])
+def test_first_fits_are_timed_on_every_backend_with_jaxs_compilations(quick_run, shape_key):
+    """Beside the warm repetitions: each arraynet backend's first fit in the process, a new
+    model's fit on new data and that call again, timed (reported, never asserted) with the
+    compilations JAX logged; a new model of a config already compiled compiles nothing."""
+    import arraynet as an
+
+    text, raw = quick_run
+    run = raw["shapes"][shape_key]
+    first = run["first_fit"]
+    backends = [b for b in ("numpy", "jax", "torch", "cupy") if b in an.available_backends()]
+    assert sorted(first["backends"]) == sorted(f"arraynet {b}" for b in backends)
+    assert first["cold_rows"] >= 1 and first["epochs"] == run["shape"]["epochs"]
+    for name, row in first["backends"].items():
+        assert row["first_s"] > 0 and row["cold_median_s"] > 0 and row["again_median_s"] > 0
+        assert len(row["cold_s"]) == len(row["again_s"]) == run["repeats"]
+        counts = [row["first_compiles"], *row["cold_compiles"], *row["again_compiles"]]
+        assert all(isinstance(c, int) and c >= 0 for c in counts)
+        if name != "arraynet jax":
+            assert sum(counts) == 0, name
+    if "arraynet jax" in first["backends"]:
+        row = first["backends"]["arraynet jax"]
+        assert row["cold_compiles"] == row["again_compiles"] == [0] * run["repeats"]
+    table = text.split(f"\n({shape_key}) ")[1].split("\n\n")[0]
+    assert "first fits" in table and all(f"\n{name} " in table for name in first["backends"])
+    labels = {t["target"] for t in raw["targets"]}
+    if shape_key == "b" and {"numpy", "jax"} <= set(backends):
+        assert "(b) first fit of a new model on new data: arraynet jax / numpy time" in labels
+
+
 def test_each_librarys_own_matmul_ceiling_is_measured(quick_run):
     """np.matmul's ceiling (the targets') and torch's and jax's own, where installed, and the
     matmul arraynet's torch namespace runs; each implementation is also read against its
