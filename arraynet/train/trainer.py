@@ -158,10 +158,9 @@ class Trainer:
                 return
 
     def _call(self, rng, count: int, shuffle: bool):
-        """One runner call of ``count`` epochs over the feed. Abandoned by any exception
-        (Ctrl-C too), it leaves the weights, optimizer state and generator as they were at
-        its start, the last epoch counted: a resumed fit draws what an uninterrupted one
-        draws (the call had already drawn its orders and masks)."""
+        """One runner call of ``count`` epochs. Abandoned by any exception (Ctrl-C too), it
+        puts back the weights, optimizer state and generator of its start (the last epoch
+        counted; it had drawn its orders and masks): a resumed fit draws the same."""
         variables, start = self.variables, rng.bit_generator.state
         before = variables.weights, variables.opt_state
         try:
