@@ -170,8 +170,8 @@ def epochs_cap(padded: int) -> int:
 
 
 class ShortBatchLoss:
-    """``loss`` on a batch of ``size`` rows of which the first ``rows`` are real: what the
-    loss gives a batch of those rows alone. A loss is the mean of its rows' losses (the
+    """``loss`` on a batch of which the rows ``keep`` marks (``rows`` of them) are real:
+    what the loss gives a batch of those rows alone. A loss is the mean of its rows' losses (the
     Loss protocol), so each row's loss is taken as a batch of one (``per_row``: ``jax.vmap``)
     and averaged over the real rows, and each real row's delta divided by ``rows``, the
     others' zero: the backward then gives the short batch's gradients."""
@@ -296,16 +296,29 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     programs, held, counted = {}, {}, {}  # compiled when first called; the last (X, Y)
     # padded, while that X lives; the (rows, epochs) pairs on the device
 
+    target = backend.device or jax.devices()[0]
+
+    def put(host):
+        """A new host array, on the device: shared through DLPack on the CPU, not copied."""
+        if target.platform == "cpu":
+            try:
+                shared = jax.dlpack.from_dlpack(host)
+            except Exception:  # an alignment or layout DLPack refuses: copied below
+                shared = None
+            if shared is not None and next(iter(shared.devices())) == target:
+                return shared
+        return jax.device_put(host, target)
+
     def pad(a, rows):
         n = a.shape[0]
         if n == rows:
             return a
-        if next(iter(a.devices())).platform != "cpu":  # on the device (a small program)
+        if target.platform != "cpu":  # on the device (a small program)
             return jax.numpy.pad(a, [(0, rows - n)] + [(0, 0)] * (a.ndim - 1))
         host = jax.device_get(a)  # no copy on the CPU
         out = np.zeros((rows, *host.shape[1:]), host.dtype)
         out[:n, ...] = host
-        return jax.device_put(out, a.sharding)
+        return put(out)
 
     def padded(X, Y, rows):
         last = held.get("data")
@@ -325,7 +338,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         a = a if isinstance(a, np.ndarray) else jax.device_get(a)
         out = np.zeros(shape, dtype)
         out[tuple(slice(0, k) for k in a.shape)] = a
-        return jax.device_put(out, backend.device)
+        return put(out)
 
     def call(checked, params, opt_state, X, Y, orders, masks, epochs, plan=None):
         n = X.shape[0]
