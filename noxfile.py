@@ -79,11 +79,17 @@ LESSONS = [
 
 @nox.session
 def examples(session):
-    """Every lesson on NumPy and array-api-strict, then digits (MLP and CNN) and the
-    pictures."""
+    """Every lesson on NumPy and array-api-strict, then digits (MLP and CNN), the
+    recurrent examples (shortened: the sine forecast whole, the others a few epochs) and
+    the pictures."""
     session.install("-e", ".[strict,plot,digits,progress]")
     for lesson in LESSONS:
         session.run("python", f"examples/{lesson}.py", "numpy", "array_api_strict")
     session.run("python", "examples/digits.py")
     session.run("python", "examples/digits_cnn.py")
+    session.run("python", "examples/sine_forecast.py")
+    session.run("python", "examples/adding_problem.py", "--steps", "20", "--rows", "512",
+                "--epochs", "2")  # fmt: skip
+    session.run("python", "examples/char_model.py", "--epochs", "2", "--units", "32",
+                "--length", "80")  # fmt: skip
     session.run("python", "examples/plots.py", session.create_tmp())

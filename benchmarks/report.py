@@ -198,7 +198,7 @@ def targets(summaries: dict[str, dict], device: str = "cpu") -> list[dict]:
                 own = 100 * summaries[key][name]["own_ceiling_share"]
                 label = f"({key}) {name} share of {backend}'s own matmul ceiling (not a target)"
                 out.append(_check(label, own, 80, "%"))
-    out += _cnn_targets(have, rate)
+    out += _cnn_targets(have, rate) + _lstm_targets(have, rate)
     return out + (_gpu_targets(summaries, have, rate) if device == "cuda" else [])
 
 
@@ -214,6 +214,22 @@ def _cnn_targets(have, rate) -> list[dict]:
         if have("f", name, JAX):
             ratio = rate("f", name) / rate("f", JAX)
             out.append(_check(f"(f) {name} / {JAX} throughput (not a target)", ratio, 1.0))
+    return out
+
+
+def _lstm_targets(have, rate) -> list[dict]:
+    """(g), the LSTM: arraynet jax within 1.2x of torch eager's time (its throughput at least
+    1/1.2 of torch's), arraynet numpy within 3x; beside them, against the hand-written JAX
+    epoch (not a target)."""
+    out = []
+    for backend, bound in (("jax", 1 / 1.2), ("numpy", 1 / 3)):
+        name = f"arraynet {backend}"
+        if have("g", name, TORCH):
+            ratio = rate("g", name) / rate("g", TORCH)
+            out.append(_check(f"(g) {name} / {TORCH} throughput", ratio, round(bound, 3)))
+        if have("g", name, JAX):
+            ratio = rate("g", name) / rate("g", JAX)
+            out.append(_check(f"(g) {name} / {JAX} throughput (not a target)", ratio, 1.0))
     return out
 
 

@@ -11,7 +11,7 @@ import pstats
 import statistics
 import time
 
-from . import ceiling, cnn, first_fit, peers, report, shapes, timing
+from . import ceiling, cnn, first_fit, lstm, peers, report, shapes, timing
 
 ARRAYNET_BACKENDS = ("numpy", "jax", "torch", "cupy")  # not array_api_strict: correctness only
 
@@ -20,8 +20,8 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument(
         "--shapes",
-        help="which of a,b,c,d,e,f (default a-d and f, a-f with --device cuda; a,b with "
-        "--quick); f is the CNN",
+        help="which of a,b,c,d,e,f,g (default a-d, f and g, a-g with --device cuda; a,b with "
+        "--quick); f is the CNN, g the LSTM",
     )
     p.add_argument(
         "--repeats",
@@ -88,12 +88,12 @@ def _ceilings(libraries, m, k, n, repeats=5) -> dict[str, float]:
 
 
 def _shape_keys(args, device) -> list[str]:
-    default = "a,b,c,d,e,f" if device == "cuda" else "a,b,c,d,f"
+    default = "a,b,c,d,e,f,g" if device == "cuda" else "a,b,c,d,f,g"
     chosen = args.shapes or ("a,b" if args.quick else default)
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = set(keys) - set(shapes.SHAPES)
     if unknown:
-        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e,f; got {sorted(unknown)}")
+        raise SystemExit(f"--shapes: expected letters of a,b,c,d,e,f,g; got {sorted(unknown)}")
     return keys
 
 
@@ -102,6 +102,7 @@ def _run_shape(shape, args, backends, libraries, device, notes) -> tuple[dict, d
     summary None when nothing installed here runs the shape."""
     X, Y, weights = shapes.make_data(shape)
     build = cnn.build if isinstance(shape, cnn.CnnShape) else peers.build
+    build = lstm.build if isinstance(shape, lstm.LstmShape) else build
     impls, left_out = build(shape, X, Y, weights, backends, device)
     notes = left_out + notes
     if not impls:  # a GPU shape where only CPU-only libraries are installed

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import cnn
+from . import cnn, lstm
 
 # The book's streetlights (Grokking Deep Learning, ch. 6).
 STREETLIGHTS_X = [[1, 0, 1], [0, 1, 1], [0, 0, 1], [1, 1, 1]]
@@ -86,6 +86,7 @@ SHAPES = {
     # (e) is for a GPU (the default with --device cuda): 4.4 TFLOP per update.
     "e": Shape("e", "gpu", (4096, 8192, 8192, 10), 8192, 65536, 1, repeats=3, host_peers=False),
     "f": cnn.SHAPE,  # a small CNN on 28x28x1 images (benchmarks/cnn.py)
+    "g": lstm.SHAPE,  # an LSTM over 100 time steps (benchmarks/lstm.py)
 }
 
 # --quick: the same shapes shrunk to seconds (for the test); (c) and (d) are narrowed.
@@ -96,6 +97,7 @@ QUICK = {
     "d": dict(dims=(256, 512, 512, 10), batch=128, rows=256),
     "e": dict(dims=(256, 512, 512, 10), batch=128, rows=256),
     "f": cnn.QUICK,
+    "g": lstm.QUICK,
 }
 
 
@@ -107,9 +109,11 @@ def get(key: str, quick: bool = False) -> Shape:
 def make_data(shape: Shape) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """``(X, Y, weights)``: float32 host arrays, weights in Keras order ``[W1, b1, ...]``
     (``W`` of shape (inputs, units)); the streetlights for the tiny shape; images for the
-    CNN (``cnn.make_data``)."""
+    CNN (``cnn.make_data``); sequences for the LSTM (``lstm.make_data``)."""
     if isinstance(shape, cnn.CnnShape):
         return cnn.make_data(shape)
+    if isinstance(shape, lstm.LstmShape):
+        return lstm.make_data(shape)
     rng = np.random.default_rng(0)
     if shape.name == "tiny":
         X = np.array(STREETLIGHTS_X, np.float32)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).parents[1]
 if str(ROOT) not in sys.path:  # benchmarks/ is a folder of the repository, not installed
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import cnn, main, peers, report  # noqa: E402
+from benchmarks import cnn, lstm, main, peers, report  # noqa: E402
 
 # One pytest-xdist worker runs this module (``--dist loadgroup``), so the 40-second
 # ``quick_run`` below runs once, not once in each worker that draws one of its tests.
@@ -272,4 +272,55 @@ def test_the_torch_cnn_takes_and_gives_keras_layouts():
     torch_cnn = cnn.TorchCnn(shape, X, Y, weights)
     torch_cnn.reset()
     for a, b in zip(torch_cnn.weights_now(), weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def lstm_run(tmp_path_factory):
+    """One quick run of shape (g), the LSTM (10 steps): its raw results."""
+    import contextlib
+    import io
+
+    path = tmp_path_factory.mktemp("bench") / "lstm.json"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["--quick", "--shapes", "g", "--repeats", "1", "--json", str(path)]) == 0
+    return json.loads(path.read_text())
+
+
+def test_the_lstm_table_lists_arraynet_torch_lstm_and_a_jax_scan(lstm_run):
+    import arraynet as an
+
+    run = lstm_run["shapes"]["g"]
+    backends = [b for b in ("numpy", "jax", "torch", "cupy") if b in an.available_backends()]
+    needs = {lstm.TorchLstm.name: "torch", lstm.JaxLstmScan.name: "jax"}
+    missing = {name for name, module in needs.items() if not installed(module)}
+    assert set(run["results"]) == {f"arraynet {b}" for b in backends} | (set(needs) - missing)
+    assert {note.split(":")[0] for note in run["notes"] if "left out" in note} == missing
+
+
+def test_the_lstm_implementations_train_the_same_weights(lstm_run):
+    """torch.nn.LSTM (b_hh frozen at 0), the hand-written JAX scan and arraynet everywhere
+    end where hand-written float32 rounding allows."""
+    rows = lstm_run["shapes"]["g"]["results"]
+    assert len(rows) >= 2
+    for name, row in rows.items():
+        assert row["weights_off"] < 1e-4, name
+        assert row["final_loss"] == pytest.approx(rows["arraynet numpy"]["final_loss"], rel=1e-4)
+    labels = {t["target"] for t in lstm_run["targets"]}
+    if installed("torch") and installed("jax"):
+        assert "(g) arraynet jax / torch eager throughput" in labels
+        assert "(g) arraynet numpy / torch eager throughput" in labels
+
+
+def test_the_lstm_peers_take_and_give_keras_layouts():
+    """torch's weight_ih/weight_hh are the Keras kernels transposed; gates i, f, c(g), o."""
+    pytest.importorskip("torch")
+    shape = lstm.LstmShape("g", "lstm", batch=4, rows=8, epochs=1, steps=3)
+    X, Y, weights = lstm.make_data(shape)
+    assert X.shape == (8, 3, 32) and Y.shape == (8, 1)
+    assert [w.shape for w in weights] == [(32, 512), (128, 512), (512,), (128, 1), (1,)]
+    assert np.array_equal(weights[2][128:256], np.ones(128)) and not weights[2][:128].any()
+    torch_lstm = lstm.TorchLstm(shape, X, Y, weights)
+    torch_lstm.reset()
+    for a, b in zip(torch_lstm.weights_now(), weights, strict=True):
         np.testing.assert_array_equal(a, b)

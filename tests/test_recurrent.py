@@ -131,6 +131,10 @@ def test_an_unused_state_output_needs_no_delta(backend):
         LSTM(2, use_bias=False, return_sequences=True),
         SimpleRNN(2, activation="relu", go_backwards=True),
         LSTM(2, activation="relu", recurrent_activation="tanh"),
+        LSTM(2, recurrent_activation="hard_sigmoid", return_sequences=True),  # needs Z
+        GRU(2, activation="elu", go_backwards=True),
+        GRU(2, recurrent_activation="softplus", reset_after=False),
+        SimpleRNN(2, activation="gelu", return_sequences=True),
         Bidirectional(LSTM(2, return_sequences=True), merge_mode="sum"),
         Bidirectional(GRU(2), merge_mode="mul"),
         Bidirectional(SimpleRNN(2, return_sequences=True), merge_mode="ave"),
@@ -149,6 +153,22 @@ def test_central_differences(backend, layer):
         y = rng.standard_normal((2, *Y))
         report = an.gradcheck(layer, X, y, tol=1e-6, seed=1)
     assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_gates_equal_the_activations_one_by_one(backend, kind):
+    """With sigmoid and tanh the gates take the fused path (fewer operations); the path
+    that calls each activation gives the same numbers."""
+    rng = np.random.default_rng(4)
+    layer = KINDS[kind](UNITS, return_sequences=True)
+    weights = draw_weights(layer, 9, rng)
+    X, dY = rng.standard_normal((ROWS, 9, FEATURES)), rng.standard_normal((ROWS, 9, UNITS))
+    assert layer.fused
+    fused = run_layer(backend, layer, weights, X, dY)
+    layer.fused = False
+    one_by_one = run_layer(backend, layer, weights, X, dY)
+    for got, want in zip([fused[0], fused[1], *fused[2]], [*one_by_one[:2], *one_by_one[2]]):
+        assert rel_error(got, want) < 1e-13
 
 
 @pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])

@@ -35,6 +35,7 @@ class Embedding(Layer):
     ``embeddings`` of shape ``(input_dim, output_dim)``, Keras's name and layout."""
 
     one_hot_max = 1 << 22  # entries of the one-hot past which the backward gathers instead
+    independent_rows = True
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="random_uniform"):
         self.input_dim = check_count(input_dim, "input_dim", minimum=1)

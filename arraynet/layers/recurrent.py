@@ -13,27 +13,39 @@ formulas are Keras's, so weights move between the two unchanged:
   the bias is ``(3U,)`` and the candidate ``act(x W_h + b_h + (r * h_prev) U_h)``. Both:
   ``h = z * h_prev + (1 - z) * candidate``.
 
-``rec`` is ``recurrent_activation`` (sigmoid), ``act`` is ``activation`` (tanh).
+``rec`` is ``recurrent_activation`` (sigmoid), ``act`` is ``activation`` (tanh). With those
+defaults the gates take fewer array operations per step (the loop's cost on an eager
+backend is mostly their count): a sigmoid is computed as ``0.5 * tanh(z / 2) + 0.5`` (3
+operations instead of 9), and the LSTM's four gates as one ``tanh`` of the scaled
+pre-activation, their derivatives as one product.
 """
 
 from __future__ import annotations
 
-from .. import initializers
+from .. import activations, initializers
 from ..validation import check_flag
 from .base import Param
-from .rnn import RNN, cell_activation, flat
+from .rnn import RNN, flat, from_output, plain
 
 
 class SimpleRNN(RNN):
     """A fully connected recurrent layer: ``h = act(x W + b + h_prev U)``."""
 
-    def step(self, xp, weights, carry, xw):
-        h = self.cell.forward(xp, xw + xp.matmul(carry[0], weights[1]))
-        return (h,), (h,)
+    def step(self, xp, weights, consts, carry, xw):
+        Z = xw + xp.matmul(carry[0], weights[1])
+        h = self.cell.forward(xp, Z)
+        return (h,), ((h,) if from_output(self.cell) else (h, Z))
 
-    def step_back(self, xp, weights, dcarry, saved, prev):
-        dZ = self.cell.backward(xp, None, saved[0], dcarry[0])
+    def step_back(self, xp, weights, consts, dcarry, saved, prev):
+        Z = saved[1] if len(saved) > 1 else None
+        dZ = self.cell.backward(xp, Z, saved[0], dcarry[0])
         return (xp.matmul(dZ, weights[1].mT),), (dZ,)
+
+
+def fast_sigmoid(xp, Z):
+    """The logistic function as ``0.5 * tanh(Z / 2) + 0.5``: exact, never overflowing, and
+    3 array operations where the stable exp form takes 9."""
+    return 0.5 * xp.tanh(0.5 * Z) + 0.5
 
 
 class _Gated(RNN):
@@ -41,7 +53,12 @@ class _Gated(RNN):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
         super().__init__(units, activation, **kwargs)
-        self.gate = cell_activation(recurrent_activation, "recurrent_activation")
+        self.gate = activations.get(recurrent_activation)
+        self.fused = plain(self.gate, "sigmoid") and plain(self.cell, "tanh")
+        self.keep_z = not (from_output(self.gate) and from_output(self.cell))
+
+    def gate_forward(self, xp, Z):
+        return fast_sigmoid(xp, Z) if self.fused else self.gate.forward(xp, Z)
 
     def activations(self) -> tuple:
         return (self.cell, self.gate)
@@ -69,29 +86,60 @@ class LSTM(_Gated):
         init = initializers.unit_forget_bias(self.bias_initializer, self.units)
         return Param("bias", (4 * self.units,), init, "b")
 
-    def step(self, xp, weights, carry, xw):
+    def constants(self, xp, weights) -> tuple:
+        """For the fused gates: ``scale`` (1/2 on i, f, o; 1 on c), so that ``a = tanh(z *
+        scale)`` is ``2 sigmoid(z) - 1`` on the gates and ``tanh(z)`` on c; and the factor
+        of their derivatives, ``d gate / dz = (1 - a**2) * (1/4 on i, f, o; 1 on c)``."""
+        if not self.fused:
+            return ()
+        U, ones = self.units, xp.ones_like(weights[1][0, :])
+        half = 0.5 * ones[: 2 * U]
+        scale = xp.concat([half, ones[2 * U : 3 * U], 0.5 * ones[3 * U :]])
+        return scale, xp.concat([0.5 * half, ones[2 * U : 3 * U], 0.25 * ones[3 * U :]])
+
+    def step(self, xp, weights, consts, carry, xw):
         h_prev, c_prev = carry
         U, z = self.units, xw + xp.matmul(h_prev, weights[1])
-        i_f = self.gate.forward(xp, z[:, : 2 * U])
-        i, f = i_f[:, :U], i_f[:, U:]
-        g = self.cell.forward(xp, z[:, 2 * U : 3 * U])
-        o = self.gate.forward(xp, z[:, 3 * U :])
+        if self.fused:  # a = tanh(z * scale): 2 sigmoid(z) - 1 on i, f, o; tanh(z) on c
+            a = xp.tanh(z * consts[0])
+            s = 0.5 * a + 0.5
+            i, f, g, o = s[:, :U], s[:, U : 2 * U], a[:, 2 * U : 3 * U], s[:, 3 * U :]
+        else:
+            i_f = self.gate.forward(xp, z[:, : 2 * U])
+            i, f = i_f[:, :U], i_f[:, U:]
+            g = self.cell.forward(xp, z[:, 2 * U : 3 * U])
+            o = self.gate.forward(xp, z[:, 3 * U :])
         c = f * c_prev + i * g
         a_c = self.cell.forward(xp, c)
         h = o * a_c
-        return (h, c), (h, c, i, f, g, o, a_c)
+        if self.fused:
+            return (h, c), (h, c, a, a_c)
+        return (h, c), (h, c, i, f, g, o, a_c, *((z,) if self.keep_z else ()))
 
-    def step_back(self, xp, weights, dcarry, saved, prev):
-        dh, dc = dcarry
-        _, _, i, f, g, o, a_c = saved
-        dc = dc + self.cell.backward(xp, None, a_c, dh * o)
+    def step_back(self, xp, weights, consts, dcarry, saved, prev):
+        (dh, dc), U = dcarry, self.units
+        if self.fused:
+            _, c, a, a_c = saved
+            s = 0.5 * a + 0.5
+            i, f, g, o = s[:, :U], s[:, U : 2 * U], a[:, 2 * U : 3 * U], s[:, 3 * U :]
+            dc = dc + dh * o * (1.0 - a_c * a_c)
+            dA = xp.concat([dc * g, dc * prev[1], dc * i, dh * a_c], axis=-1)
+            dZ = dA * (1.0 - a * a) * consts[1]
+            return (xp.matmul(dZ, weights[1].mT), dc * f), (dZ,)
+        _, c, i, f, g, o, a_c, *kept = saved
+        z = kept[0] if kept else None  # the pre-activation, where an activation needs it
+
+        def at(k):
+            return None if z is None else z[:, k * U : (k + 1) * U]
+
+        dc = dc + self.cell.backward(xp, None if z is None else c, a_c, dh * o)
         gate = self.gate.backward
         dZ = xp.concat(
             [
-                gate(xp, None, i, dc * g),
-                gate(xp, None, f, dc * prev[1]),
-                self.cell.backward(xp, None, g, dc * i),
-                gate(xp, None, o, dh * a_c),
+                gate(xp, at(0), i, dc * g),
+                gate(xp, at(1), f, dc * prev[1]),
+                self.cell.backward(xp, at(2), g, dc * i),
+                gate(xp, at(3), o, dh * a_c),
             ],
             axis=-1,
         )
@@ -121,39 +169,56 @@ class GRU(_Gated):
             return None
         return weights[2][0, :] if self.reset_after else weights[2]
 
-    def step(self, xp, weights, carry, xw):
+    def step(self, xp, weights, consts, carry, xw):
         (h_prev,), U, R = carry, self.units, weights[1]
         if self.reset_after:
             hU = xp.matmul(h_prev, R)
             if self.use_bias:
                 hU = hU + weights[2][1, :]
-            z_r = self.gate.forward(xp, xw[:, : 2 * U] + hU[:, : 2 * U])
+            pre_zr = xw[:, : 2 * U] + hU[:, : 2 * U]
             hh = hU[:, 2 * U :]
-            z, r = z_r[:, :U], z_r[:, U:]
-            candidate = self.cell.forward(xp, xw[:, 2 * U :] + r * hh)
         else:
-            z_r = self.gate.forward(xp, xw[:, : 2 * U] + xp.matmul(h_prev, R[:, : 2 * U]))
-            z, r = z_r[:, :U], z_r[:, U:]
+            pre_zr = xw[:, : 2 * U] + xp.matmul(h_prev, R[:, : 2 * U])
+        z_r = self.gate_forward(xp, pre_zr)
+        z, r = z_r[:, :U], z_r[:, U:]
+        if not self.reset_after:
             hh = xp.matmul(r * h_prev, R[:, 2 * U :])
-            candidate = self.cell.forward(xp, xw[:, 2 * U :] + hh)
+        pre_h = xw[:, 2 * U :] + (r * hh if self.reset_after else hh)
+        candidate = self.cell.forward(xp, pre_h)
         h = z * h_prev + (1.0 - z) * candidate
-        return (h,), ((h, z, r, candidate, hh) if self.reset_after else (h, z, r, candidate))
+        saved = (h, z_r, candidate, *((hh,) if self.reset_after else ()))
+        return (h,), (*saved, *((pre_zr, pre_h) if self.keep_z else ()))
 
-    def step_back(self, xp, weights, dcarry, saved, prev):
+    def step_back(self, xp, weights, consts, dcarry, saved, prev):
         (dh,), (h_prev,), U, R = dcarry, prev, self.units, weights[1]
-        z, r, candidate = saved[1:4]
-        dz = self.gate.backward(xp, None, z, dh * (h_prev - candidate))
-        dcandidate = self.cell.backward(xp, None, candidate, dh * (1.0 - z))
+        z_r, candidate = saved[1:3]
+        z, r = z_r[:, :U], z_r[:, U:]
+        pre_zr, pre_h = saved[-2:] if self.keep_z else (None, None)
+        dz = dh * (h_prev - candidate)
+        dcandidate = self.cell.backward(xp, pre_h, candidate, dh * (1.0 - z))
         if self.reset_after:
-            dr = self.gate.backward(xp, None, r, dcandidate * saved[4])
-            dZx = xp.concat([dz, dr, dcandidate], axis=-1)
-            dZh = xp.concat([dz, dr, dcandidate * r], axis=-1)
+            dz_r = self._gate_back(xp, pre_zr, z_r, dz, dcandidate * saved[3])
+            dZx = xp.concat([dz_r, dcandidate], axis=-1)
+            dZh = xp.concat([dz_r, dcandidate * r], axis=-1)
             return (dh * z + xp.matmul(dZh, R.mT),), (dZx, dZh)
         drh = xp.matmul(dcandidate, R[:, 2 * U :].mT)
-        dr = self.gate.backward(xp, None, r, drh * h_prev)
-        dz_r = xp.concat([dz, dr], axis=-1)
+        dz_r = self._gate_back(xp, pre_zr, z_r, dz, drh * h_prev)
         dh_prev = dh * z + drh * r + xp.matmul(dz_r, R[:, : 2 * U].mT)
         return (dh_prev,), (xp.concat([dz_r, dcandidate], axis=-1),)
+
+    def _gate_back(self, xp, pre_zr, z_r, dz, dr):
+        """The delta at the z and r gates' pre-activation from those at their outputs (one
+        call where the derivative needs the outputs only)."""
+        if pre_zr is None:
+            return self.gate.backward(xp, None, z_r, xp.concat([dz, dr], axis=-1))
+        U = self.units
+        return xp.concat(
+            [
+                self.gate.backward(xp, pre_zr[:, :U], z_r[:, :U], dz),
+                self.gate.backward(xp, pre_zr[:, U:], z_r[:, U:], dr),
+            ],
+            axis=-1,
+        )
 
     def weight_grads(self, xp, weights, X_flat, prev, saved, dZ):
         if self.reset_after:
@@ -163,7 +228,7 @@ class GRU(_Gated):
                 grads = (*grads, xp.stack([xp.sum(dZx, axis=0), xp.sum(dZh, axis=0)], axis=0))
             return dZx, grads
         U, dZ = self.units, flat(xp, dZ[0])
-        H_prev, R = flat(xp, prev[0]), flat(xp, saved[2])
+        H_prev, R = flat(xp, prev[0]), flat(xp, saved[1][..., U:])
         dR = xp.concat(
             [xp.matmul(H_prev.mT, dZ[:, : 2 * U]), xp.matmul((R * H_prev).mT, dZ[:, 2 * U :])],
             axis=-1,

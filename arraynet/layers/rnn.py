@@ -21,8 +21,9 @@ states as further inputs (``forward(xp, weights, [X, h0(, c0)], ctx)``: the grap
 a list when a node has several inputs). Weights ``[kernel (D, kU), recurrent_kernel (U, kU),
 bias]`` in Keras's gate order, so they move to and from Keras unchanged.
 
-The cell's activations are given the output only (``backward(xp, None, A, dA)``): every
-activation here has its derivative in terms of its output.
+Any activation Keras allows works in a cell. Where an activation's derivative follows from
+its output alone (the default tanh and sigmoid, relu, ...) the loop keeps only the output;
+otherwise it keeps the pre-activation too, for ``backward(xp, Z, A, dA)``.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from .base import TRAINING, Context, Layer, Param
 FROM_OUTPUT = ("identity", "relu", "sigmoid", "tanh", "softmax")  # derivatives from A alone
 
 
-def cell_activation(name, argument: str):
-    activation = activations.get(name)
-    if activation.name not in FROM_OUTPUT and activation.trainable:
-        raise ValueError(
-            f"{argument}: expected one of {', '.join(FROM_OUTPUT)} in a recurrent cell; "
-            f"got {activation.name!r}"
-        )
-    return activation
+def from_output(activation) -> bool:
+    """Whether ``activation``'s derivative needs its output only (not the pre-activation)."""
+    return activation.name in FROM_OUTPUT and getattr(activation, "is_default", True)
+
+
+def plain(activation, name: str) -> bool:
+    """Whether ``activation`` is ``name`` with Keras's default arguments."""
+    return activation.name == name and getattr(activation, "is_default", True)
 
 
 class RNN(Layer):
@@ -52,24 +53,26 @@ class RNN(Layer):
 
     A subclass defines ``gates``, ``state_count`` and
 
-    - ``step(xp, weights, carry, xw) -> (carry, saved)``: one step from the states ``carry``
-      (a tuple) and this step's input side ``xw`` (rows, gates * units); ``saved`` is a
-      tuple of arrays whose first ``state_count`` entries are the new states;
-    - ``step_back(xp, weights, dcarry, saved, prev) -> (dcarry, dZ)``: from the deltas at
-      the new states, those at the previous ones (``prev``: their values) and this step's
-      deltas ``dZ`` (a tuple) for ``weight_grads``;
-    - optionally ``input_bias``/``weight_grads``/``bias_param`` where its bias differs.
+    - ``step(xp, weights, consts, carry, xw) -> (carry, saved)``: one step from the states
+      ``carry`` (a tuple) and this step's input side ``xw`` (rows, gates * units); ``saved``
+      is a tuple of arrays whose first ``state_count`` entries are the new states;
+    - ``step_back(xp, weights, consts, dcarry, saved, prev) -> (dcarry, dZ)``: from the
+      deltas at the new states, those at the previous ones (``prev``: their values) and
+      this step's deltas ``dZ`` (a tuple) for ``weight_grads``;
+    - optionally ``constants(xp, weights)`` (``consts``: arrays made once per call, not
+      once per step), ``input_bias``/``weight_grads``/``bias_param`` where its bias differs.
     """
 
     gates = 1
     state_count = 1
+    independent_rows = True  # each sequence is its own
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", return_sequences=False, return_state=False,
                  go_backwards=False):  # fmt: skip
         self.units = check_count(units, "units", minimum=1)
-        self.cell = cell_activation(activation, "activation")
+        self.cell = activations.get(activation)
         self.use_bias = check_flag(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self.recurrent_initializer = initializers.get(
@@ -132,6 +135,10 @@ class RNN(Layer):
 
     # -- forward ----------------------------------------------------------------------------
 
+    def constants(self, xp, weights) -> tuple:
+        """Arrays the steps share, made once per forward and once per backward."""
+        return ()
+
     def input_bias(self, xp, weights):
         """The bias added to the input side (None without one)."""
         return weights[2] if self.use_bias else None
@@ -148,7 +155,8 @@ class RNN(Layer):
         XW = xp.permute_dims(xp.reshape(XW, (rows, steps, -1)), (1, 0, 2))  # time-major
         zero = xp.zeros_like(XW[0, :, : self.units])
         start = initial or (zero,) * self.state_count
-        final, saved = scan(xp, lambda c, xw: self.step(xp, weights, c, xw), start, XW)
+        consts = self.constants(xp, weights)
+        final, saved = scan(xp, lambda c, xw: self.step(xp, weights, consts, c, xw), start, XW)
         H = saved[0]  # (time, rows, units)
         Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else final[0]
         cache = (X, start, saved, bool(initial))
@@ -174,11 +182,13 @@ class RNN(Layer):
             for s0, S in zip(start, saved[: self.state_count])
         )
 
+        consts = self.constants(xp, weights)
+
         def back(dcarry, step):
             dH_t, saved_t, prev_t = step
             if dH_t is not None:
                 dcarry = (dcarry[0] + dH_t, *dcarry[1:])
-            return self.step_back(xp, weights, dcarry, saved_t, prev_t)
+            return self.step_back(xp, weights, consts, dcarry, saved_t, prev_t)
 
         dstart, dZ = scan(xp, back, tuple(dcarry), (dH, saved, prev), reverse=True)
         X_flat = xp.reshape(xp.permute_dims(X, (1, 0, 2)), (steps * rows, features))

@@ -37,6 +37,10 @@ class TimeDistributed(Layer):
     def penalized(self) -> bool:
         return self.layer.penalized
 
+    @property
+    def independent_rows(self) -> bool:  # steps are rows to the layer: its answer holds
+        return self.layer.independent_rows
+
     def _inner(self, input_shape: tuple) -> tuple:
         if len(input_shape) < 2:
             raise ValueError(
@@ -140,6 +144,10 @@ class Bidirectional(Layer):
         self.backward_layer = _layer(backward)
         self.return_sequences = bool(config.get("return_sequences"))
         self.merge_mode = merge_mode
+
+    @property
+    def independent_rows(self) -> bool:
+        return self.forward_layer.independent_rows
 
     def output_shape(self, input_shape: tuple) -> tuple:
         f = tuple(self.forward_layer.output_shape(input_shape))
