@@ -8,7 +8,6 @@ loop over each window's real pixels; pool sizes {1, 2, 3}, strides {pool, 1, 2, 
 real-pixel average on inputs chosen to expose them; ties; central differences; configs.
 """
 
-import functools
 import math
 
 import conv_reference
@@ -32,8 +31,7 @@ from arraynet.layers import (
     from_config,
 )
 
-# pooling's backward computes dX even under need_dX=False (reported; see the xfail below)
-through_protocol = functools.partial(conv_reference.through_protocol, no_dX=False)
+through_protocol = conv_reference.through_protocol
 POOLS = {"max": MaxPooling2D, "average": AveragePooling2D}
 POOLS_1D = {"max": MaxPooling1D, "average": AveragePooling1D}
 SIZE = (7, 6, 2)  # an odd and an even side
@@ -225,9 +223,6 @@ def test_global_max_pooling_gives_a_tie_to_the_first_pixel(backend):
     np.testing.assert_array_equal(dX, expected)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pooling layers compute dX under need_dX=False (reported to the lead)"
-)
 @pytest.mark.parametrize(
     "layer", [MaxPooling2D(), AveragePooling1D(), GlobalMaxPooling2D()], ids=repr
 )

@@ -108,6 +108,8 @@ class MaxPooling2D(_Pooling2D):
         return self._out(xp, Y), (first, plan, shape, tuple(X.shape))
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
         first, plan, shape, in_shape = cache
         dY = self._delta_2d(xp, dY, plan, shape)
         taps = plan[0].size * plan[1].size
@@ -131,6 +133,8 @@ class AveragePooling2D(_Pooling2D):
         return self._out(xp, Y), (plan, shape, tuple(X.shape))
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
         plan, shape, in_shape = cache
         dY = self._delta_2d(xp, dY, plan, shape) / self._counts(xp, plan, dY)
         taps = plan[0].size * plan[1].size
@@ -199,6 +203,8 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         return xp.mean(X, axis=(1, 2)), tuple(X.shape)
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
         n, h, w, c = cache
         return xp.broadcast_to(dY[:, None, None, :] / (h * w), cache), ()
 
@@ -210,6 +216,8 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         return xp.max(flat, axis=1), (xp.argmax(flat, axis=1), tuple(X.shape))
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
         first, (n, h, w, c) = cache
         positions = xp.reshape(xp.arange(h * w, device=device(dY)), (1, h * w, 1))
         chosen = xp.astype(positions == first[:, None, :], dY.dtype)
