@@ -88,3 +88,26 @@ def test_a_model_learns_through_the_table(backend):
         model.compile("softmax_cross_entropy", an.optimizers.Adam(lr=0.05), ["accuracy"])
         history = model.fit(X, first, epochs=30, batch_size=16, verbose=0)
     assert history.history["accuracy"][-1] == 1.0
+
+
+def test_a_16_bit_input_that_would_round_indices_is_refused():
+    """Mixed precision casts the inputs to 16 bits: bfloat16 holds whole numbers to 256,
+    float16 to 2048. A table past that is refused (at trace time, before any update)."""
+    pytest.importorskip("jax")
+    X, y = np.tile([[1.0, 2.0, 255.0]], (8, 1)), np.ones((8, 1))
+    for precision, fits, too_large in [("mixed_bfloat16", 257, 258), ("mixed_float16", 2049, 2050)]:
+        with an.use("jax"):
+            for vocabulary in (fits, too_large):
+                model = an.Sequential(
+                    [Embedding(vocabulary, 2), an.layers.Flatten(), Dense(1)], seed=0
+                )
+                model.compile("mse", "sgd", precision=precision)
+                if vocabulary == fits:
+                    model.fit(X, y, verbose=0)
+                    continue
+                model.build((3,))
+                before = model.get_weights()
+                with pytest.raises(ValueError, match="holds whole numbers only up to"):
+                    model.fit(X, y, verbose=0)
+                for w, v in zip(before, model.get_weights()):
+                    assert np.array_equal(w, v)

@@ -68,10 +68,22 @@ class Embedding(Layer):
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         index = xp.reshape(X, (-1,))
         if not xp.isdtype(index.dtype, "integral"):
+            self._check_exact(xp, X.dtype)
             index = xp.round(index)
         index = xp.astype(index, xp.int32)
         rows = xp.take(weights[0], index, axis=0)
         return xp.reshape(rows, (*X.shape, self.output_dim)), (X, index)
+
+    def _check_exact(self, xp, dtype) -> None:
+        """Refuse a float dtype that cannot hold every index (mixed precision's 16 bits hold
+        whole numbers up to 2048 in float16, 256 in bfloat16): a rounded index would read
+        another row without a word. The dtype is known when tracing: no read-back."""
+        exact = 2.0 / float(xp.finfo(dtype).eps)
+        if self.input_dim - 1 > exact:
+            raise ValueError(
+                f"Embedding(input_dim={self.input_dim}): its inputs arrive as {dtype}, which "
+                f"holds whole numbers only up to {exact:g}; use full precision for this model"
+            )
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         X, index = cache
