@@ -232,7 +232,7 @@ def test_the_cnn_table_lists_arraynet_torch_eager_and_hand_written_jax(cnn_run):
 
     run = cnn_run["shapes"]["f"]
     backends = [b for b in ("numpy", "jax", "torch", "cupy") if b in an.available_backends()]
-    needs = {cnn.TorchCnn.name: "torch", cnn.JaxCnnScan.name: "jax"}
+    needs = {cnn.TorchCnn.name: "torch", cnn.JaxCnnStep.name: "jax", cnn.JaxCnnScan.name: "jax"}
     missing = {name for name, module in needs.items() if not installed(module)}
     names = {f"arraynet {b}" for b in backends} | (set(needs) - missing)
     assert set(run["results"]) == names
