@@ -65,6 +65,17 @@ def _start(script, *args):
     )
 
 
+def _read_until(child, line: str) -> str:
+    """The child's output up to ``line`` (the kill then lands inside its save loop, however
+    slowly a loaded machine started it)."""
+    seen = []
+    for got in iter(child.stdout.readline, ""):
+        seen.append(got)
+        if got == line:
+            return "".join(seen)
+    raise AssertionError(f"the child ended before printing {line!r}")
+
+
 def _temps(folder: Path, name: str) -> set[str]:
     pattern = re.compile(re.escape(f".{name}.") + r"\d+\.[0-9a-f]{8}\.tmp")
     return {f for f in os.listdir(folder) if pattern.fullmatch(f)}
@@ -93,9 +104,10 @@ def test_kill_during_save_leaves_one_complete_model(tmp_path, record_property):
     for i in range(KILLS):
         child = _start(SAVER, path)
         assert child.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0.0, 0.04))
+        seen = _read_until(child, f"begin {rng.integers(0, 3)}\n")  # in the loop, however loaded
+        time.sleep(rng.uniform(0.0, 0.005))
         child.kill()  # SIGKILL
-        out = child.communicate()[0]
+        out = seen + child.communicate()[0]
         began = [int(k) for k in re.findall(r"^begin (\d+)$", out, re.M)]
         ended = [int(k) for k in re.findall(r"^end (\d+)$", out, re.M)]
         allowed = {ended[-1] % 2} if ended else {held}
