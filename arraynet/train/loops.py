@@ -14,12 +14,13 @@ epoch means weighted by batch size (an array of at least ``epochs`` entries). ``
 Divergence guard: an update whose loss is not finite is not applied, nor any after it;
 ``failed`` is the index of that update in the call (-1 when all went through), so the
 caller gets the weights from just before it. A weight can also overflow while the losses
-stay finite (tanh saturates an infinite weight), so the caller checks the weights once
-per call; if they are not finite it goes back to the call's start and trains the call
-again with ``run.replay``, which checks the new weights at every update (a reduction over
-every weight, too dear for every step: about 7 % on a small JAX network). Where arrays live
-in host memory the loop checks each loss on the host (free there); elsewhere the step
-checks on the device and selects the old weights, with no read-back.
+stay finite (tanh saturates an infinite weight), so the runner checks the weights once
+per call, inside the call (``failed`` is then ``NOT_FINITE``); the caller goes back to the
+call's start and trains the call again with ``run.replay``, which checks the new weights
+at every update (a reduction over every weight, too dear for every step: about 7 % on a
+small JAX network). Where arrays live in host memory the loop checks each loss on the host
+(free there); elsewhere the step checks on the device and selects the old weights, with no
+read-back.
 
 The loop strategy is where the step meets a backend by name: JAX compiles the epochs into
 one call (``jax.jit``, a loop over epochs and in it one over batches); the other backends
@@ -44,9 +45,11 @@ from typing import NamedTuple
 import numpy as np
 
 from ..network import Network
+from ..ops import all_finite
 from .cache import COMPILED, compile_key
 from .step import guard, make_step
 
+NOT_FINITE = -2  # ``failed``: every loss was finite, a weight is not
 ROWS_PER_CALL = 1 << 16  # epochs are grouped into calls of about this many rows
 
 
@@ -134,17 +137,31 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 params, opt_state, health, X, Y, order, epoch_masks
             )
             if stats is None:  # a non-finite loss: stop before that update
-                return params, opt_state, _columns(means), health
+                return params, opt_state, _columns(means), _host_failed(xp, health, params)
             means.append(stats)
         if host_checks:  # Python floats already: one list per statistic
-            return params, opt_state, _columns(means), -1
+            return params, opt_state, _columns(means), _host_failed(xp, -1, params)
         alive, good = health
         means = tuple(xp.stack(column) for column in zip(*means))
-        return params, opt_state, means, xp.where(alive, -1, good)
+        return params, opt_state, means, _failed(xp, alive, good, params, weights)
 
     if not weights:  # the weights checked at every update, for ``run.replay``
         run.replay = eager_epochs(backend, step, batch_size, host_checks=False, weights=True)
     return run
+
+
+def _failed(xp, alive, good, params, checked: bool):
+    """The call's ``failed`` on the device: -1, the failed update's index, or
+    ``NOT_FINITE`` (every loss finite, a weight not: only where ``checked`` is False)."""
+    failed = xp.where(alive, -1, good)
+    if checked:
+        return failed
+    return xp.where(all_finite(xp, params), failed, NOT_FINITE)
+
+
+def _host_failed(xp, failed: int, params) -> int:
+    """``_failed`` for weights in host memory."""
+    return failed if bool(all_finite(xp, params)) else NOT_FINITE
 
 
 def _columns(means):
@@ -289,7 +306,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
             carry, means = lax.fori_loop(0, count, body, (carry, means))
             params, opt_state, alive, good = carry
-            return params, opt_state, means, xp.where(alive, -1, good)
+            return params, opt_state, means, _failed(xp, alive, good, params, checked)
 
         return jax.jit(run, static_argnames=("tail", "epochs"))
 

@@ -16,11 +16,10 @@ import numpy as np
 from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_freed_host_memory
 from ..callbacks import CallbackList, History
 from ..data import batch_size_for
-from ..ops import all_finite
 from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
-from .loops import Plan, epochs_per_call, make_runner
+from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
 
 
 class DivergenceError(FloatingPointError):
@@ -258,7 +257,7 @@ class Trainer:
             device = self.backend.device or self.backend.name
             raise DeviceMemoryError(self.feed.batch_size, self._memory_needed(), device) from err
         variables.commit(weights, state)
-        if not bool(all_finite(self.backend.xp, weights)):  # an overflow no loss showed
+        if failed == NOT_FINITE:  # an overflow no loss showed
             variables.commit(*before)
             failed = self._replay(X, Y, orders, noise, count)
         return means, failed
