@@ -8,6 +8,7 @@ Modules, each importing only those above it:
 
 - ``transfer``: which library an array belongs to; copies to NumPy.
 - ``memory``: ``DeviceMemoryError``, out-of-memory errors, the host allocator setting.
+- ``devices``: whether an array's device is the selected one (torch's "cuda" is "cuda:0").
 - ``base``: the ``Backend`` record (namespace, dtype, device).
 - ``namespace``: library namespaces with faster functions put in.
 - ``torch_matmul``: torch's matmul routed to oneDNN for large float32 CPU products.
@@ -18,6 +19,7 @@ Modules, each importing only those above it:
 """
 
 from .base import Backend
+from .devices import same_device
 from .libraries import BACKENDS, DTYPES
 from .memory import (
     ALLOCATOR,
@@ -49,6 +51,7 @@ __all__ = [
     "numpy_backend",
     "out_of_memory",
     "reuse_freed_host_memory",
+    "same_device",
     "scan",
     "to_numpy",
     "use",

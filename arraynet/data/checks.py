@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from ..backend import Backend, host_array, library_of
+from ..backend import Backend, host_array, library_of, same_device
 from ..validation import check_choice, check_count, check_numeric
 
 MODES = ("full", "minibatch", "stochastic")
@@ -53,7 +53,7 @@ def same_library(**arrays) -> None:
 
 def _check_on_device(backend: Backend, a, argument: str):
     xp = backend.xp
-    if backend.device is not None and device(a) != backend.device:
+    if not same_device(device(a), backend.device):
         raise ValueError(
             f"{argument}: expected an array on device {backend.device}, the selected one; got "
             f"device {device(a)} (move it there, or select it with arraynet.use(..., device=))"
