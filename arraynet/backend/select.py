@@ -43,6 +43,7 @@ from .libraries import (
     set_x64_everywhere,
     x64_on,
 )
+from .mesh import on_mesh
 
 _NUMPY = load_backend("numpy", "float32")
 _stack: contextvars.ContextVar[tuple] = contextvars.ContextVar("arraynet_use", default=())
@@ -129,6 +130,9 @@ class use:  # noqa: N801 - reads as a verb: ``arraynet.use("jax")``
     ("cpu", "cuda:1") or an array-api-strict device name ("device1", "no_float64").
     ``memory_limit``: bytes the device may hold for training (simulates a smaller device;
     ``fit`` refuses a batch whose estimate is over it with a :class:`DeviceMemoryError`).
+    ``devices`` (JAX only): "all", a count or a list of devices: data-parallel training
+    on a one-axis "batch" mesh over them (weights replicated, each batch split; see
+    ``backend.mesh``); ``memory_limit`` is then per device.
 
     Takes effect at once, in the caller's thread or asyncio task (see the module
     docstring: a bare call in the main thread, outside any block, sets the process
@@ -136,9 +140,11 @@ class use:  # noqa: N801 - reads as a verb: ``arraynet.use("jax")``
     each thread and task sees only its own blocks.
     """
 
-    def __init__(self, name: str = "numpy", dtype: str = "float32", device=None, memory_limit=None):
+    def __init__(self, name="numpy", dtype="float32", device=None, memory_limit=None, devices=None):
         global _process
         backend = load_backend(name, dtype, device)
+        if devices is not None:
+            backend = on_mesh(backend, device, devices)
         if memory_limit is not None:
             limit = check_count(memory_limit, "memory_limit", minimum=1)
             backend = dataclasses.replace(backend, memory_limit=limit)

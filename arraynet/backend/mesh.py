@@ -1,0 +1,217 @@
+"""Placement on a JAX device mesh: data-parallel training over several devices.
+
+``use("jax", devices="all" | n | [devices])`` selects a one-axis mesh named ``"batch"``
+(``AxisType.Auto``: XLA propagates the shardings itself). The backend's ``device`` is then
+the mesh's replicated sharding, so whatever ``Backend.asarray`` places (weights, optimizer
+state, scalars) is replicated on every device; rows of data are split along the batch axis
+(:func:`put_rows`); inside the compiled epoch every minibatch is constrained to one shard
+per device (:func:`constrain_stacked`), and ``jax.jit`` inserts the gradient all-reduce.
+The layers never see a device count: a loss divides by the global batch.
+
+Over several processes (``arraynet.distributed.initialize``) the mesh spans every
+process's devices; each process feeds its own rows (``jax.make_array_from_process_local_data``)
+and reads back its own rows of a result (``local_rows``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+AXIS = "batch"
+
+
+def mesh_devices(devices) -> list:
+    """The JAX devices ``devices`` names: "all", a count (the first ``n``), or a list of
+    devices or indices into ``jax.devices()``."""
+    import jax
+
+    every = jax.devices()
+    if isinstance(devices, str):
+        if devices != "all":
+            raise ValueError(
+                f"devices: expected 'all', a count or a list of devices; got {devices!r}"
+            )
+        return every
+    if isinstance(devices, int) and not isinstance(devices, bool):
+        if not 1 <= devices <= len(every):
+            raise ValueError(
+                f"devices: expected a count from 1 to {len(every)} (the devices here); "
+                f"got {devices}"
+            )
+        return every[:devices]
+    if isinstance(devices, (list, tuple)) and devices:
+        chosen = [every[d] if _index(d, len(every)) else d for d in devices]
+        if any(d not in every for d in chosen) or len(set(chosen)) != len(chosen):
+            raise ValueError(
+                f"devices: expected distinct indices below {len(every)} or devices of "
+                f"jax.devices(); got {devices!r}"
+            )
+        return chosen
+    raise ValueError(f"devices: expected 'all', a count or a list of devices; got {devices!r}")
+
+
+def _index(d, count: int) -> bool:
+    return isinstance(d, int) and not isinstance(d, bool) and 0 <= d < count
+
+
+def batch_mesh(devices):
+    """The replicated sharding of a one-axis ``"batch"`` mesh over ``devices`` (Auto axis
+    type: an explicit one refuses ``X.mT @ dZ`` over a sharded batch)."""
+    from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(devices), (AXIS,), axis_types=(AxisType.Auto,))
+    return NamedSharding(mesh, PartitionSpec())
+
+
+def mesh_of(backend):
+    """The backend's mesh, or None (one device, or not JAX)."""
+    if backend.name != "jax":
+        return None
+    return getattr(backend.device, "mesh", None)
+
+
+def device_count(backend) -> int:
+    """How many devices share each batch (1 off a mesh)."""
+    mesh = mesh_of(backend)
+    return 1 if mesh is None else mesh.size
+
+
+def rows_sharding(mesh):
+    """Axis 0 split over the mesh."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return NamedSharding(mesh, PartitionSpec(AXIS))
+
+
+def replicated(mesh):
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    return NamedSharding(mesh, PartitionSpec())
+
+
+def put(host: np.ndarray, sharding):
+    """A host array placed as ``sharding`` says. Over several processes a replicated array
+    is the same in every process; a split one is this process's rows."""
+    import jax
+
+    if sharding.is_fully_addressable:
+        return jax.device_put(host, sharding)
+    return jax.make_array_from_process_local_data(sharding, host)
+
+
+def put_rows(host: np.ndarray, mesh, argument: str = "X"):
+    """Rows of data on the mesh, split along axis 0 (replicated where one process's rows do
+    not divide evenly over its devices; the compiled epoch pads and splits them)."""
+    local = len(mesh.local_devices)
+    if host.shape[0] % local == 0:
+        return put(host, rows_sharding(mesh))
+    if mesh.is_multi_process:
+        raise ValueError(
+            f"{argument}: expected a number of rows divisible by this process's {local} "
+            f"devices when training over several processes; got {host.shape[0]}"
+        )
+    return put(host, replicated(mesh))
+
+
+def constrain_rows(a, mesh, axis: int = 0):
+    """Inside a compiled program: ``a`` split over the mesh along ``axis``."""
+    from jax import lax
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    spec = PartitionSpec(*([None] * axis), AXIS)
+    return lax.with_sharding_constraint(a, NamedSharding(mesh, spec))
+
+
+def constrain_replicated(tree, mesh):
+    """Inside a compiled program: every array of ``tree`` replicated."""
+    import jax
+    from jax import lax
+
+    return jax.tree.map(lambda a: lax.with_sharding_constraint(a, replicated(mesh)), tree)
+
+
+def room_for(rows: int, batch_size: int, mesh) -> int:
+    """``rows`` rounded up to whole batches that split over the mesh."""
+    step = math.lcm(batch_size, mesh.size)
+    return -(-rows // step) * step
+
+
+def pad_rows(a, rows: int, mesh):
+    """``a`` with zero rows appended up to ``rows``, split over the mesh: on the host where
+    ``a`` is there (or wholly in this process), else by a compiled pad on the devices."""
+    import jax
+
+    target = rows_sharding(mesh)
+    if isinstance(a, np.ndarray) or a.is_fully_addressable:
+        host = np.asarray(a)
+        if host.shape[0] == rows and not isinstance(a, np.ndarray) and a.sharding == target:
+            return a
+        out = np.zeros((rows, *host.shape[1:]), host.dtype)
+        out[: host.shape[0], ...] = host
+        return jax.device_put(out, target)
+    if a.shape[0] == rows and a.sharding == target:
+        return a
+    widths = [(0, rows - a.shape[0])] + [(0, 0)] * (a.ndim - 1)
+    return jax.jit(lambda a: jax.numpy.pad(a, widths), out_shardings=target)(a)
+
+
+def local_rows(a) -> np.ndarray:
+    """This process's rows of an array split over several processes (its shards in order,
+    replicas once)."""
+    shards = {}
+    for shard in a.addressable_shards:
+        start = shard.index[0].start or 0 if shard.index else 0
+        shards.setdefault(start, shard.data)
+    return np.concatenate([np.asarray(shards[k]) for k in sorted(shards)], axis=0)
+
+
+def describe(backend) -> str:
+    """The devices a backend computes on, for messages and ``arraynet info``."""
+    mesh = mesh_of(backend)
+    if mesh is None:
+        return str(backend.device or backend.name)
+    devices = list(mesh.devices.flat)
+    names = ", ".join(str(d) for d in devices[:4]) + (", ..." if len(devices) > 4 else "")
+    processes = len({d.process_index for d in devices})
+    spread = f" in {processes} processes" if processes > 1 else ""
+    return f"each of {len(devices)} devices of a 'batch' mesh{spread} ({names})"
+
+
+def check_batches(backend, mode: str, batch_size: int) -> None:
+    """Refuse stochastic training on a mesh (a one-row batch cannot be split); warn once
+    where a batch does not split evenly over the devices."""
+    count = device_count(backend)
+    if count == 1:
+        return
+    if mode == "stochastic" or batch_size == 1:
+        raise ValueError(
+            f"mode: expected 'full' or 'minibatch' on {count} devices (a one-row batch cannot "
+            f"be split over them: use minibatch with a batch size that is a multiple of "
+            f"{count}); got {mode!r} with batch_size={batch_size}"
+        )
+    if batch_size % count:
+        warnings.warn(
+            f"batch_size={batch_size} is not a multiple of the {count} devices: each batch is "
+            f"padded to {-(-batch_size // count) * count} rows across them (the same "
+            f"result, some devices idle); a multiple of {count} splits it evenly",
+            stacklevel=3,
+        )
+
+
+def on_mesh(backend, device, devices):
+    """``backend`` (JAX's) on a batch mesh over ``devices`` (``use(devices=)``)."""
+    import dataclasses
+
+    if backend.name != "jax":
+        raise ValueError(
+            f"devices: expected None on {backend.name!r} (only 'jax' splits batches over "
+            f"several devices: arraynet.use('jax', devices=...)); got {devices!r}"
+        )
+    if device is not None:
+        raise ValueError(
+            f"device: expected None with devices= (the mesh places arrays); got {device!r}"
+        )
+    return dataclasses.replace(backend, device=batch_mesh(mesh_devices(devices)))
