@@ -11,6 +11,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .input import Input, InputLayer
+from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -50,6 +51,14 @@ LAYERS = {
         Embedding,
         Bidirectional,
         TimeDistributed,
+        Concatenate,
+        Add,
+        Subtract,
+        Multiply,
+        Average,
+        Maximum,
+        Minimum,
+        Dot,
     )
 }
 
@@ -64,6 +73,14 @@ def from_config(config: dict) -> Layer:
 
 
 __all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
     "Activation",
     "LeakyReLU",
     "ReLU",
