@@ -166,8 +166,17 @@ def test_bad_arguments_are_refused():
 
 @pytest.mark.parametrize(
     "layer",
-    [Add(), Subtract(), Multiply(), Average(), Maximum(), Minimum(), Concatenate(axis=1),
-     Dot(axes=(1, 2), normalize=True), Dot(axes=-1)],  # fmt: skip
+    [
+        Add(),
+        Subtract(),
+        Multiply(),
+        Average(),
+        Maximum(),
+        Minimum(),
+        Concatenate(axis=1),
+        Dot(axes=(1, 2), normalize=True),
+        Dot(axes=-1),
+    ],  # fmt: skip
     ids=repr,
 )
 def test_config_round_trip(layer):
