@@ -16,6 +16,7 @@ from . import (
     regularizers,
     saving,
     utils,
+    wrappers,
 )
 from .backend import DeviceMemoryError, available_backends, current_backend, use
 from .callbacks import History
@@ -53,4 +54,5 @@ __all__ = [
     "save",
     "use",
     "utils",
+    "wrappers",
 ]
