@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backend import mesh as placement
 from ..network import Network
 from ..ops import all_finite
 from .cache import COMPILED, compile_key
@@ -259,17 +260,19 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
             def add(totals, values, weight):
                 return tuple(t + xp.astype(v, t.dtype) * weight for t, v in zip(totals, values))
 
+            take = placement.batch_taker(arrays, size, mesh)  # on a mesh: each batch split
+
             def body(i, state):
                 carry, totals = state
                 start = i * size
                 if not masked:
-                    part = [lax.dynamic_slice_in_dim(a, start, size) for a in arrays]
+                    part = take(i, start)
                     *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
                     return tuple(carry), add(totals, values, size)
                 # a short last batch: the window ending at the room's end, rows before the
                 # batch's first and past the data's last weighing nothing
                 window = xp.minimum(start, arrays[0].shape[0] - size)
-                part = [lax.dynamic_slice_in_dim(a, window, size) for a in arrays]
+                part = take(i, window)  # window == start on a mesh (whole batches)
                 index = window + xp.arange(size, dtype=start.dtype)
                 real = xp.minimum(rows - start, size)
                 short = guard(short_step((index >= start) & (index < rows), real), xp, checked)
@@ -306,6 +309,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
             carry, means = lax.fori_loop(0, count, body, (carry, means))
             params, opt_state, alive, good = carry
+            if mesh is not None:  # the weights leave replicated, as they came
+                params, opt_state = placement.constrain_replicated((params, opt_state), mesh)
             return params, opt_state, means, _failed(xp, alive, good, params, checked)
 
         return jax.jit(run, static_argnames=("tail", "epochs"))
@@ -314,9 +319,12 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     # padded, while that X lives; the (rows, epochs) pairs on the device
 
     target = backend.device or jax.devices()[0]
+    mesh = placement.mesh_of(backend)  # data-parallel over its devices (backend/mesh.py)
 
     def put(host):
         """A new host array, on the device: shared through DLPack on the CPU, not copied."""
+        if mesh is not None:  # orders, masks: replicated
+            return placement.put(host, placement.replicated(mesh))
         if target.platform == "cpu":
             try:
                 shared = jax.dlpack.from_dlpack(host)
@@ -327,6 +335,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         return jax.device_put(host, target)
 
     def pad(a, rows):
+        if mesh is not None:
+            return placement.pad_rows(a, rows, mesh)
         n = a.shape[0]
         if n == rows:
             return a
@@ -362,6 +372,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         grouped, largest = plan if plan is not None else (False, n)
         bucket = padded_rows(max(n, largest))
         room = max(bucket, size) if masked else bucket  # a short batch is sliced at full size
+        if mesh is not None:  # whole batches, each split evenly over the devices
+            room = placement.room_for(room, size, mesh)
         per_epoch = orders is not None or bool(masks)
         kept = max(epochs, epochs_cap(bucket)) if grouped or not per_epoch else epochs
         X, Y = padded(X, Y, room)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_freed_host_memory
+from ..backend import mesh as placement
 from ..callbacks import CallbackList, History
 from ..data import batch_size_for
 from ..precision import check_support
@@ -73,6 +74,7 @@ class Trainer:
             check_count(seed, "seed")
         check_fraction(validation_split, "validation_split")
         batch_size_for(mode, 1, batch_size)  # argument checks before touching data
+        placement.check_batches(backend, mode)  # no stochastic mode over several devices
         check_support(model.precision, backend)
         model.optimizer.check_dtype(backend.xp, backend.float_dtype)
         feed, input_shape = model.intake().feed(
@@ -81,6 +83,7 @@ class Trainer:
         model.build_for(input_shape)
         # a chunk smaller than the batch trains as one partial batch; "full": one per chunk
         feed.batch_size = batch_size_for(mode, feed.largest, batch_size)
+        placement.check_batches(backend, mode, feed.batch_size)  # an uneven split: a warning
         self.feed = feed
         self._check_memory()
         if backend.on_host:
@@ -193,16 +196,18 @@ class Trainer:
     def _memory_needed(self) -> int:
         """Estimated device bytes for training on the feed: its data on the device (and a
         shuffled copy), weights, gradients, new weights and optimizer slots, and what each
-        node holds for one batch (``Layer.memory``: output, cache and delta)."""
+        node holds for one batch (``Layer.memory``: output, cache and delta); on a mesh, per
+        device (its share of the data and of each batch, the whole weights)."""
         model, feed = self.model, self.feed
         graph = model.graph
         shapes = graph.value_shapes(model.example_shape)
         sizes = [math.prod(s) for s in shapes]
-        values = feed.device_rows * (sizes[0] + sizes[-1]) * 2
+        split = placement.device_count(self.backend)
+        values = -(-feed.device_rows // split) * (sizes[0] + sizes[-1]) * 2
         weights = sum(math.prod(s) for s in model.weight_shapes())
         values += weights * (3 + len(model.optimizer.slots))
         held = sum(graph.layers[n.layer].memory(shapes[n.inputs[0]]) for n in graph.nodes)
-        values += feed.batch_size * (sizes[0] + held)
+        values += -(-feed.batch_size // split) * (sizes[0] + held)
         return values * np.dtype(self.backend.dtype).itemsize
 
     def _check_memory(self) -> None:
@@ -210,7 +215,7 @@ class Trainer:
         needed, backend = self._memory_needed(), self.backend
         if backend.memory_limit is not None and needed > backend.memory_limit:
             raise DeviceMemoryError(
-                self.feed.batch_size, needed, backend.device or backend.name, backend.memory_limit
+                self.feed.batch_size, needed, placement.describe(backend), backend.memory_limit
             )
 
     # -- what the feed calls ------------------------------------------------------------
@@ -254,7 +259,7 @@ class Trainer:
             variables.commit(*before)  # batch hooks may have moved them on
             if not out_of_memory(err):
                 raise
-            device = self.backend.device or self.backend.name
+            device = placement.describe(self.backend)
             raise DeviceMemoryError(self.feed.batch_size, self._memory_needed(), device) from err
         variables.commit(weights, state)
         if failed == NOT_FINITE:  # an overflow no loss showed
