@@ -180,24 +180,24 @@ def describe(backend) -> str:
     return f"each of {len(devices)} devices of a 'batch' mesh{spread} ({names})"
 
 
-def check_batches(backend, mode: str, batch_size: int) -> None:
-    """Refuse stochastic training on a mesh (a one-row batch cannot be split); warn once
-    where a batch does not split evenly over the devices."""
+def check_batches(backend, mode: str, batch_size: int | None = None) -> None:
+    """Refuse stochastic training on a mesh (a one-row batch cannot be split); with
+    ``batch_size``, warn (once per size) where a batch does not split evenly."""
     count = device_count(backend)
     if count == 1:
         return
-    if mode == "stochastic" or batch_size == 1:
+    if mode == "stochastic":
         raise ValueError(
             f"mode: expected 'full' or 'minibatch' on {count} devices (a one-row batch cannot "
             f"be split over them: use minibatch with a batch size that is a multiple of "
-            f"{count}); got {mode!r} with batch_size={batch_size}"
+            f"{count}); got 'stochastic'"
         )
-    if batch_size % count:
+    if batch_size is not None and batch_size % count:
         warnings.warn(
             f"batch_size={batch_size} is not a multiple of the {count} devices: each batch is "
             f"padded to {-(-batch_size // count) * count} rows across them (the same "
             f"result, some devices idle); a multiple of {count} splits it evenly",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -215,3 +215,21 @@ def on_mesh(backend, device, devices):
             f"device: expected None with devices= (the mesh places arrays); got {device!r}"
         )
     return dataclasses.replace(backend, device=batch_mesh(mesh_devices(devices)))
+
+
+def batch_taker(arrays, size: int, mesh):
+    """Inside the compiled epoch: ``take(i, start)``, the ``size`` rows from ``start`` of
+    each of ``arrays`` (batch ``i``). On a mesh the arrays are first stacked as whole
+    batches, ``(rows // size, size, ...)``, split over the devices along the batch's rows:
+    batch ``i`` is then already one shard per device (slicing a split array at a moving
+    offset would gather it whole on every device, several times slower). The rows are
+    padded to whole batches there (``room_for``), so ``start`` is ``i * size``."""
+    from jax import lax
+
+    if mesh is None:
+        return lambda i, start: [lax.dynamic_slice_in_dim(a, start, size) for a in arrays]
+    stacks = [
+        constrain_rows(a.reshape((a.shape[0] // size, size, *a.shape[1:])), mesh, axis=1)
+        for a in arrays
+    ]
+    return lambda i, start: [lax.dynamic_index_in_dim(s, i, 0, False) for s in stacks]
