@@ -237,8 +237,26 @@ def _route(backend) -> str:
     return "; matmuls: torch.matmul"
 
 
+def _products(backend) -> str:
+    """What float32 matrix products compute in on a GPU backend (``backend.matmul``)."""
+    from .backend import computed_as, on_gpu
+
+    if not on_gpu(backend):
+        return ""
+    return f"; float32 products at {backend.matmul_precision!r}: {computed_as(backend)}"
+
+
+MATMUL_PRECISION_LINE = (
+    "matmul precision: 'highest' (full float32 products) by default on every backend; "
+    "use(..., matmul_precision='high') for TF32, 'medium' for bfloat16 passes (TF32 where a "
+    "library has none) on CUDA devices (cupy, jax, torch); on the CPU every backend "
+    "computes float32 products in full float32 and ignores the setting"
+)
+
+
 def info() -> int:
-    """Print arraynet's version, each backend (available or why not) and its devices."""
+    """Print arraynet's version, each backend (available or why not), its devices, and the
+    precision of float32 matrix products."""
     import arraynet as an
 
     from .backend import BACKENDS
@@ -252,10 +270,15 @@ def info() -> int:
                 module = sys.modules[name]
                 version = getattr(module, "__version__", "?")
                 print(
-                    f"  {name:17} yes  {version:10} devices: {_devices(backend)}{_route(backend)}"
+                    f"  {name:17} yes  {version:10} devices: {_devices(backend)}"
+                    f"{_route(backend)}{_products(backend)}"
                 )
         except (ImportError, RuntimeError) as err:
             print(f"  {name:17} no   {err}")
+    print(MATMUL_PRECISION_LINE)
+    from .backend.mesh import mesh_line
+
+    print(mesh_line())  # the devices use("jax", devices="all") splits batches over
     found = [f"{d} {_version(d)}" if _version(d) else f"{d} (not installed)" for d in OPTIONAL]
     print(f"optional: {', '.join(found)}")
     return 0

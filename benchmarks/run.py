@@ -145,6 +145,10 @@ def main(argv=None) -> int:
     print(f"matmul ceilings {side}^3 float32 (median, GFLOP/s): {report.ceilings_text(big)}")
     if device == "cuda":
         print(f"TF32: {arithmetic} (float32 matmuls in full float32)")
+    print(
+        f"arraynet matmul_precision={an.current_backend().matmul_precision!r} on every backend "
+        "(the default: float32 products in full float32)"
+    )
     print(report.FLOPS_NOTE, flush=True)
     raw = {"environment": environment, "square_ceiling": [side, big], "shapes": {}}
     summaries = {}

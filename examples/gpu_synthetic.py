@@ -2,12 +2,18 @@
 
     python examples/gpu_synthetic.py --backend cupy|jax|torch|numpy [--rows N] [--epochs E]
         [--batch-size B] [--hidden H] [--features F] [--target-loss L] [--device-rng auto]
+        [--device cuda] [--matmul-precision highest|high|medium]
 
 ``make_classification`` draws ``--rows`` rows of ``--features`` features (10 classes) on the
 selected backend, in chunks (on the device's own generator when the data are large and it has
 one); a features-H-H-10 relu network learns them with ``softmax_cross_entropy`` and Adam.
 Defaults: on a GPU backend 10,000,000 rows, batch 8192, H = 1024, 3 epochs; on a CPU backend
 200,000 rows, batch 1024, H = 256, 2 epochs (under a minute on NumPy).
+
+``--matmul-precision`` (default "highest", full float32) is arraynet's setting for float32
+matrix products: "high" is TF32 on a GPU, the fast mode JAX uses by default there; the header
+says what the products compute in. ``--device`` is the backend's device ("cuda" for torch on
+the GPU; cupy and jax take the GPU by themselves).
 
 Printed: rows/s over the epochs after the first (the first includes JAX's compilation and
 every backend's warm-up); GFLOP/s at that rate, counting 6·Σ in·out FLOP per row and epoch
@@ -27,19 +33,10 @@ import time
 
 import arraynet as an
 from arraynet import datasets, random
-from arraynet.backend import to_numpy
+from arraynet.backend import computed_as, on_gpu, to_numpy
 
 CLASSES = 10
 SEPARATION = 0.5  # class centres' spread, in noise standard deviations: hard, not hopeless
-
-
-def on_gpu(backend) -> bool:
-    """Whether the backend computes on a GPU."""
-    if backend.name == "cupy":
-        return True
-    if backend.name == "jax":
-        return backend.device.platform in ("gpu", "cuda", "rocm")
-    return backend.name == "torch" and str(backend.device).startswith("cuda")
 
 
 def peak_memory(backend) -> tuple[int, str]:
@@ -157,8 +154,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--features", type=int, default=256, help="features (default 256)")
     parser.add_argument("--target-loss", type=float, default=0.2, help="default 0.2")
     parser.add_argument("--device-rng", default="auto", choices=["auto", "on", "off"])
+    parser.add_argument("--device", help="the backend's device, e.g. cuda for torch")
+    parser.add_argument(
+        "--matmul-precision", default="highest", choices=list(an.backend.MATMUL_PRECISIONS)
+    )
     args = parser.parse_args(argv)
-    with an.use(args.backend, dtype=args.dtype) as backend:
+    device = int(args.device) if args.device and args.device.isdigit() else args.device
+    selection = an.use(
+        args.backend, dtype=args.dtype, device=device, matmul_precision=args.matmul_precision
+    )
+    with selection as backend:
         gpu = on_gpu(backend)
         rows = args.rows or (10_000_000 if gpu else 200_000)
         batch_size = args.batch_size or (8192 if gpu else 1024)
@@ -167,7 +172,9 @@ def main(argv=None) -> dict:
         device_rng = {"auto": "auto", "on": True, "off": False}[args.device_rng]
         print(
             f"gpu_synthetic on {backend.name} ({args.dtype}, {backend.device or 'cpu'}): "
-            f"MLP {args.features}-{hidden}-{hidden}-{CLASSES}, relu, Adam, batch {batch_size}"
+            f"MLP {args.features}-{hidden}-{hidden}-{CLASSES}, relu, Adam, batch {batch_size}; "
+            f"matmul_precision {backend.matmul_precision!r}: float32 products in "
+            f"{computed_as(backend)}"
         )
         result = run(rows, epochs, batch_size, hidden, args.features, args.target_loss, device_rng)
     print(

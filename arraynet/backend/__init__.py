@@ -11,6 +11,7 @@ Modules, each importing only those above it:
 - ``devices``: whether an array's device is the selected one (torch's "cuda" is "cuda:0").
 - ``base``: the ``Backend`` record (namespace, dtype, device).
 - ``namespace``: library namespaces with faster functions put in.
+- ``matmul``: the precision of float32 matrix products (``use(..., matmul_precision=)``).
 - ``torch_matmul``: torch's matmul routed to oneDNN for large float32 CPU products.
 - ``libraries``: ``BACKENDS``, ``DTYPES`` and one loader per array library.
 - ``select``: ``use``, ``current_backend``, ``numpy_backend``, ``available_backends``.
@@ -21,6 +22,7 @@ Modules, each importing only those above it:
 from .base import Backend
 from .devices import same_device
 from .libraries import BACKENDS, DTYPES
+from .matmul import MATMUL_PRECISIONS, computed_as, on_gpu
 from .memory import (
     ALLOCATOR,
     KEEP_FREED_BYTES,
@@ -39,16 +41,19 @@ __all__ = [
     "BACKENDS",
     "DTYPES",
     "KEEP_FREED_BYTES",
+    "MATMUL_PRECISIONS",
     "ONEDNN_MIN_PRODUCT",
     "X86_64",
     "Backend",
     "DeviceMemoryError",
     "available_backends",
     "clear_session",
+    "computed_as",
     "current_backend",
     "host_array",
     "library_of",
     "numpy_backend",
+    "on_gpu",
     "out_of_memory",
     "reuse_freed_host_memory",
     "same_device",

@@ -22,9 +22,11 @@ class Backend:
     dtype: str = "float32"
     device: Any = None
     memory_limit: int | None = None  # bytes; a simulated device size, checked before training
+    matmul_precision: str = "highest"  # float32 products: "highest", "high", "medium"
 
     def __hash__(self) -> int:  # devices need not be hashable (CuPy's are compared by id)
-        return hash((self.name, self.dtype, str(self.device), self.memory_limit))
+        where = (self.name, self.dtype, str(self.device))
+        return hash((*where, self.memory_limit, self.matmul_precision))
 
     @property
     def float_dtype(self):

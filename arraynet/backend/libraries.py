@@ -4,13 +4,15 @@ the device and dtype asked for and returns its ``Backend``."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import threading
 
 import numpy as np
 
-from . import torch_matmul
+from . import matmul, torch_matmul
 from .base import Backend
+from .matmul import check_matmul_precision
 from .namespace import lean_numpy
 
 BACKENDS = ("numpy", "cupy", "jax", "torch", "array_api_strict")
@@ -18,10 +20,11 @@ DTYPES = ("float32", "float64")
 _EXTRA = {"numpy": "", "cupy": "cupy", "jax": "jax", "torch": "torch", "array_api_strict": "strict"}
 
 
-def load_backend(name: str, dtype: str, device=None) -> Backend:
+def load_backend(name: str, dtype: str, device=None, matmul_precision="highest") -> Backend:
     if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}; got {name!r}")
     dtype = dtype_name(dtype)
+    precision = check_matmul_precision(matmul_precision)
     try:
         importlib.import_module(name)
     except ImportError as err:
@@ -29,10 +32,23 @@ def load_backend(name: str, dtype: str, device=None) -> Backend:
         raise ImportError(
             f"backend {name!r} is not installed: pip install arraynet[{extra}]"
         ) from err
-    backend = _LOADERS[name](dtype, device)
+    backend = with_matmul_precision(_LOADERS[name](dtype, device), precision)
     with x64_scope(backend):  # JAX lists float64 only where x64 is on
         _check_dtype_on_device(backend)
     return backend
+
+
+def with_matmul_precision(backend: Backend, precision: str) -> Backend:
+    """``backend`` whose ``xp.matmul`` computes float32 products at ``precision`` (see
+    ``backend.matmul``): JAX, CuPy and torch get a namespace per precision, made once."""
+    namespaces = {
+        "jax": matmul.jax_namespace,
+        "cupy": matmul.cupy_namespace,
+        "torch": torch_matmul.torch_namespace,
+    }
+    make = namespaces.get(backend.name)
+    xp = backend.xp if make is None else make(precision)
+    return dataclasses.replace(backend, xp=xp, matmul_precision=precision)
 
 
 def _check_dtype_on_device(backend: Backend) -> None:

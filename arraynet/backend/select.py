@@ -128,6 +128,9 @@ class use:  # noqa: N801 - reads as a verb: ``arraynet.use("jax")``
 
     ``device``: None for the library's default, else an index (jax, cupy), a torch device
     ("cpu", "cuda:1") or an array-api-strict device name ("device1", "no_float64").
+    ``matmul_precision``: float32 matrix products in full float32 ("highest", the default),
+    TF32 ("high") or bfloat16 passes ("medium"), torch's names (see ``backend.matmul``);
+    on the CPU every backend computes them in full float32 whatever the setting.
     ``memory_limit``: bytes the device may hold for training (simulates a smaller device;
     ``fit`` refuses a batch whose estimate is over it with a :class:`DeviceMemoryError`).
     ``devices`` (JAX only): "all", a count or a list of devices: data-parallel training
@@ -140,9 +143,17 @@ class use:  # noqa: N801 - reads as a verb: ``arraynet.use("jax")``
     each thread and task sees only its own blocks.
     """
 
-    def __init__(self, name="numpy", dtype="float32", device=None, memory_limit=None, devices=None):
+    def __init__(
+        self,
+        name="numpy",
+        dtype="float32",
+        device=None,
+        memory_limit=None,
+        devices=None,
+        matmul_precision="highest",
+    ):
         global _process
-        backend = load_backend(name, dtype, device)
+        backend = load_backend(name, dtype, device, matmul_precision)
         if devices is not None:
             backend = on_mesh(backend, device, devices)
         if memory_limit is not None:

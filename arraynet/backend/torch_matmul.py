@@ -8,13 +8,14 @@ import os
 import platform
 from types import ModuleType
 
+from .matmul import torch_set_for_call
 from .namespace import namespace_with
 
 ONEDNN_MIN_PRODUCT = 1 << 20  # m*k*n above which oneDNN beats torch.matmul here (measured)
 X86_64 = ("x86_64", "AMD64")
 
 
-def _lean_torch() -> ModuleType:
+def _lean_torch(precision: str = "highest") -> ModuleType:
     """array-api-compat's torch namespace, with large 2-D float32 CPU matmuls done by oneDNN.
 
     torch.matmul runs MKL's GEMM on the CPU, which picks its kernels by CPU vendor and
@@ -22,11 +23,12 @@ def _lean_torch() -> ModuleType:
     instruction set: 461-497 GFLOP/s against MKL's 226-234 on the AVX-512 AMD CPU the
     benchmarks ran on. Same float32 math, other rounding order. Only on x86-64, where it
     was measured. ``ARRAYNET_ONEDNN=0`` turns it off; so does a torch without a working
-    oneDNN.
+    oneDNN. Float32 CUDA products run at ``precision`` (see ``backend.matmul``).
     """
     import array_api_compat.torch as compat
 
-    return namespace_with(compat, matmul=_routed_matmul(compat.matmul, _onednn_linear()))
+    routed = _routed_matmul(compat.matmul, _onednn_linear(), precision)
+    return namespace_with(compat, matmul=routed)
 
 
 def _onednn_linear():
@@ -53,10 +55,11 @@ def _onednn_linear():
     return linear if agrees else None
 
 
-def _routed_matmul(matmul, linear):
+def _routed_matmul(matmul, linear, precision: str = "highest"):
     """``matmul`` (array-api-compat's, which promotes mixed dtypes) with its same-dtype
     products sent straight to torch: large 2-D float32 CPU ones to oneDNN's ``linear`` (if
-    not None), the rest to ``torch.matmul`` (compat's promotion check costs 3 µs a call)."""
+    not None), the rest to ``torch.matmul`` (compat's promotion check costs 3 µs a call);
+    float32 CUDA ones with torch's float32 matmul precision set to ``precision``."""
     import torch
 
     def routed(x1, x2, /):
@@ -72,6 +75,8 @@ def _routed_matmul(matmul, linear):
             and not (x1.requires_grad or x2.requires_grad)
         ):
             return linear(x1, x2.mT, None, "none", [], "")
+        if x1.is_cuda and x1.dtype == torch.float32:
+            return torch_set_for_call(torch, precision, lambda: torch.matmul(x1, x2))
         return torch.matmul(x1, x2)
 
     routed.__doc__ = matmul.__doc__
@@ -80,6 +85,7 @@ def _routed_matmul(matmul, linear):
 
 
 @functools.cache
-def torch_namespace() -> ModuleType:
-    """The torch backend's namespace, made once (``cache_clear()`` makes it again)."""
-    return _lean_torch()
+def torch_namespace(precision: str = "highest") -> ModuleType:
+    """The torch backend's namespace at a matmul precision, made once per precision
+    (``cache_clear()`` makes them again)."""
+    return _lean_torch(precision)

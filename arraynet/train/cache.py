@@ -86,7 +86,7 @@ def compile_key(backend, network, optimizer, metrics, batch_size):
     rate = ("learning_rate", "lr")
     math = (structure, loss, network.policy.precision, _described(optimizer, keep, rate))
     math += (tuple(_described(f, keep) for f in metrics), batch_size)
-    where = (backend.name, backend.dtype, str(backend.device))
+    where = (backend.name, backend.dtype, str(backend.device), backend.matmul_precision)
     return (where, math), keep
 
 
