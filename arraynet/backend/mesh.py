@@ -233,3 +233,22 @@ def batch_taker(arrays, size: int, mesh):
         for a in arrays
     ]
     return lambda i, start: [lax.dynamic_index_in_dim(s, i, 0, False) for s in stacks]
+
+
+def mesh_line() -> str:
+    """``arraynet info``'s line on data parallelism: the mesh ``use("jax", devices="all")``
+    makes here (every process's devices once ``arraynet.distributed.initialize`` ran)."""
+    try:
+        import jax
+
+        devices = jax.devices()
+    except (ImportError, RuntimeError) as err:
+        return f"data-parallel mesh: none (jax: {err})"
+    processes = jax.process_count()
+    kinds = sorted({d.platform for d in devices})
+    names = ", ".join(str(d) for d in devices[:4]) + (", ..." if len(devices) > 4 else "")
+    return (
+        f"data-parallel mesh: use('jax', devices='all') splits each batch over a 'batch' "
+        f"mesh of {len(devices)} {'/'.join(kinds)} device{'s' * (len(devices) > 1)} in "
+        f"{processes} process{'es' * (processes > 1)} ({names})"
+    )
