@@ -78,7 +78,7 @@ def inputs(backend: Backend, X, input_shape: tuple | None, argument: str = "X"):
     _check_input_shape(shape, input_shape, argument)
     if native:
         return _native_float(backend, X, argument)
-    return backend.asarray(_fits_dtype(X, backend, argument))
+    return backend.asarray(fits_dtype(X, backend, argument))
 
 
 def _check_input_shape(shape: tuple, input_shape: tuple | None, argument: str) -> None:
@@ -137,7 +137,7 @@ def targets(backend: Backend, y, rows: int, output_shape, loss, names=("X", "y")
     _check_kind(xp, Y, loss, dtype, argument)
     if native:
         return _native_float(backend, Y, argument)
-    return backend.asarray(_fits_dtype(Y, backend, argument))
+    return backend.asarray(fits_dtype(Y, backend, argument))
 
 
 def _check_kind(xp, Y, loss, dtype, argument="y") -> None:
@@ -177,7 +177,7 @@ def _native_float(backend: Backend, a, argument: str):
     return cast
 
 
-def _fits_dtype(host: np.ndarray, backend: Backend, argument: str) -> np.ndarray:
+def fits_dtype(host: np.ndarray, backend: Backend, argument: str) -> np.ndarray:
     """``host`` in the backend's float dtype, refusing values that overflow it."""
     with np.errstate(over="ignore"):
         cast = host.astype(backend.dtype, copy=False)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..backend import numpy_backend
-from . import checks, sources
+from . import checks, sources, weights
 
 NO_TARGETS = object()
 
@@ -35,18 +35,26 @@ class Intake:
         output_shape = self.output_shape_for(tuple(X.shape[1:]))
         return X, checks.targets(backend, y, X.shape[0], output_shape, self.loss, names)
 
-    def feed(self, backend, X, y, chunk_rows, validation_data, split):
+    def feed(self, backend, X, y, chunk_rows, validation_data, split, sample_weight=None,
+             class_weight=None):  # fmt: skip
         """``(feed, input_shape)``: the training data, all of it checked before the model is
-        built from its shape."""
-        source = sources.chunked(X, y, chunk_rows)
+        built from its shape; the rows' weights from ``sample_weight`` or ``class_weight``
+        (None: unweighted)."""
+        weights.refuse_both(sample_weight, class_weight)
+        table = weights.class_table(class_weight)
+        source = sources.chunked(X, y, chunk_rows, sample_weight)
         if source is None:
             X, Y = self.arrays(backend, X, y)
             shape = tuple(X.shape[1:])
+            W = weights.sample_weights(sample_weight, X.shape[0])
+            if table is not None:
+                W = weights.class_weights(table, Y)
             if validation_data is not None:
                 validation = self.validation(backend, validation_data, shape)
             else:
-                X, Y, validation = hold_out(X, Y, split)
-            return sources.InMemory(X, Y, validation), shape
+                X, Y, W, validation = hold_out(X, Y, split, W, keep=table is None)
+                validation = validation and self._weighted(backend, *validation)
+            return sources.InMemory(X, Y, validation, self._on(backend, W)), shape
         if split:
             raise ValueError(
                 f"validation_split: expected 0 when streaming chunks (pass validation_data); "
@@ -56,7 +64,25 @@ class Intake:
         validation = None
         if validation_data is not None:
             validation = self.validation(backend, validation_data, shape)
-        return sources.Stream(source, lambda X, y: self._chunk(backend, X, y), validation), shape
+
+        def load(X, y, W):
+            if table is not None:
+                W = weights.class_weights(table, y)
+            return (*self._chunk(backend, X, y), self._on(backend, W))
+
+        return sources.Stream(source, load, validation), shape
+
+    def weights(self, backend, sample_weight, rows: int, argument="sample_weight"):
+        """``sample_weight`` checked (``(rows,)``, finite, >= 0) and on ``backend``; None
+        stays None."""
+        return self._on(backend, weights.sample_weights(sample_weight, rows, argument), argument)
+
+    def _on(self, backend, W, argument="sample_weight"):
+        """Host weights (or None) on ``backend``, in its float dtype."""
+        return None if W is None else backend.asarray(checks.fits_dtype(W, backend, argument))
+
+    def _weighted(self, backend, X, Y, W):
+        return X, Y, self._on(backend, W)
 
     def _check_chunks(self, source, dtype: str) -> tuple:
         """Every chunk checked (one pass, on the host) before training: their common shape."""
@@ -79,20 +105,27 @@ class Intake:
             return self.arrays(backend, X, y)
 
     def validation(self, backend, validation_data, input_shape: tuple):
-        """``validation_data`` as ``(X_val, Y_val)`` on ``backend``."""
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        """``validation_data`` as ``(X_val, Y_val, W_val)`` on ``backend`` (``W_val`` None
+        where it is a pair or its weights are None)."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
-                f"validation_data: expected a pair (X_val, y_val); got {validation_data!r}"
+                "validation_data: expected a pair (X_val, y_val) or a triple (X_val, y_val, "
+                f"sample_weight_val); got {validation_data!r}"
             )
         names = ("validation_data[0]", "validation_data[1]")
-        return self.arrays(backend, *validation_data, input_shape=input_shape, names=names)
+        X, Y = self.arrays(backend, *validation_data[:2], input_shape=input_shape, names=names)
+        given = validation_data[2] if len(validation_data) == 3 else None
+        W = weights.sample_weights(given, X.shape[0], "validation_data[2]")
+        return X, Y, self._on(backend, W, "validation_data[2]")
 
 
-def hold_out(X, Y, split: float):
-    """``(X, Y, (X_val, Y_val) or None)``: the last rows held out for validation, as Keras
-    does (training on the first ``floor(n * (1 - split))``)."""
+def hold_out(X, Y, split: float, W=None, keep: bool = True):
+    """``(X, Y, W, (X_val, Y_val, W_val) or None)``: the last rows held out for validation,
+    as Keras does (training on the first ``floor(n * (1 - split))``); host weights ``W``
+    split alike (``keep`` False: the held-out rows unweighted, as class weights are not
+    applied to validation data)."""
     if not split:
-        return X, Y, None
+        return X, Y, W, None
     n = X.shape[0]
     cut = math.floor(n * (1.0 - split))
     if cut < 1 or cut == n:
@@ -100,4 +133,6 @@ def hold_out(X, Y, split: float):
             f"validation_split: expected a share leaving rows on both sides of {n} rows; "
             f"got {split}"
         )
-    return X[:cut, ...], Y[:cut, ...], (X[cut:, ...], Y[cut:, ...])
+    held = None if W is None or not keep else W[cut:]
+    W = None if W is None else W[:cut]
+    return X[:cut, ...], Y[:cut, ...], W, (X[cut:, ...], Y[cut:, ...], held)

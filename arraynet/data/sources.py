@@ -27,6 +27,7 @@ import numpy as np
 
 from ..backend import host_array, to_numpy
 from ..validation import check_count
+from . import weights
 
 CHUNK_BYTES = 1 << 26  # the default chunk of a memory-mapped X: about 64 MiB
 
@@ -35,13 +36,13 @@ class InMemory:
     streams = False
     batch_size = None
 
-    def __init__(self, X, Y, validation):
-        self.X, self.Y, self.validation = X, Y, validation
+    def __init__(self, X, Y, validation, W=None):
+        self.X, self.Y, self.validation, self.W = X, Y, validation, W
         self.rows = self.largest = self.device_rows = X.shape[0]
 
     def train(self, trainer, rng, count, shuffle):
         orders, masks = trainer.draws(rng, self.rows, count, shuffle)
-        means, failed = trainer.run(self.X, self.Y, orders, masks, count)
+        means, failed = trainer.run(self.X, self.Y, orders, masks, count, W=self.W)
         if failed is None:
             return [], 0, None
         batches = -(-self.rows // self.batch_size)
@@ -51,10 +52,11 @@ class InMemory:
 
 
 class Chunks:
-    """Host chunks: ``X`` cut every ``chunk_rows`` rows, or explicit ``(X, y)`` pairs."""
+    """Host chunks: ``X`` cut every ``chunk_rows`` rows (and the host weights ``W`` with
+    it), or explicit ``(X, y)`` pairs."""
 
-    def __init__(self, pairs=None, X=None, y=None, chunk_rows=None):
-        self.pairs, self.X, self.y = pairs, X, y
+    def __init__(self, pairs=None, X=None, y=None, chunk_rows=None, W=None):
+        self.pairs, self.X, self.y, self.W = pairs, X, y, W
         if pairs is None:
             n = X.shape[0]
             self.bounds = [(a, min(a + chunk_rows, n)) for a in range(0, n, chunk_rows)]
@@ -68,15 +70,27 @@ class Chunks:
         a, b = self.bounds[i]
         return host_array(self.X[a:b, ...]), host_array(self.y[a:b, ...])  # one chunk
 
+    def weights(self, i):
+        """The host weights of chunk ``i`` (None: unweighted)."""
+        if self.W is None:
+            return None
+        a, b = self.bounds[i]
+        return self.W[a:b]
+
     def chunks(self):
         return (self[i] for i in range(len(self)))
 
 
-def chunked(X, y, chunk_rows) -> Chunks | None:
+def chunked(X, y, chunk_rows, sample_weight=None) -> Chunks | None:
     """The chunks to stream, or None when ``X`` is an ordinary in-memory dataset."""
     if y is None and isinstance(X, (list, tuple)) and X and all(_is_pair(p) for p in X):
         if chunk_rows is not None:
             raise ValueError(f"chunk_rows: expected None with (X, y) chunk pairs; got {chunk_rows}")
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight: expected None with (X, y) chunk pairs (pass X, y and "
+                "sample_weight as arrays with chunk_rows); got weights"
+            )
         return Chunks(pairs=list(X))
     if chunk_rows is None and not isinstance(X, np.memmap):
         if y is None:
@@ -95,7 +109,8 @@ def chunked(X, y, chunk_rows) -> Chunks | None:
     if rows != X.shape[0]:
         got = f"{rows} rows" if rows is not None else f"{type(y).__name__} {y!r}"
         raise ValueError(f"y: expected {X.shape[0]} rows, as in X; got {got}")
-    return Chunks(X=X, y=y, chunk_rows=chunk_rows)
+    W = weights.sample_weights(sample_weight, X.shape[0])
+    return Chunks(X=X, y=y, chunk_rows=chunk_rows, W=W)
 
 
 def _is_pair(item) -> bool:
@@ -119,17 +134,18 @@ class Stream:
     def train(self, trainer, rng, count, shuffle):
         order = rng.permutation(len(self.source)) if shuffle else np.arange(len(self.source))
         weighted, rows, batches_before = [], 0, 0  # each chunk's means times its rows
-        pending = [self.load(*self.source[order[0]])]
+        source = self.source
+        pending = [self.load(*source[order[0]], source.weights(order[0]))]
 
         def load_next(k):  # the next chunk's read and transfer, while this one trains
-            pending[0] = self.load(*self.source[order[k + 1]])
+            pending[0] = self.load(*source[order[k + 1]], source.weights(order[k + 1]))
 
         for k in range(len(order)):
-            X, Y = pending[0]
+            X, Y, W = pending[0]
             m = X.shape[0]
             orders, masks = trainer.draws(rng, m, 1, shuffle)
             meanwhile = (lambda k=k: load_next(k)) if k + 1 < len(order) else None
-            means, failed = trainer.run(X, Y, orders, masks, 1, meanwhile)
+            means, failed = trainer.run(X, Y, orders, masks, 1, meanwhile, W=W)
             if failed is None:
                 return [], 0, None
             if failed >= 0:

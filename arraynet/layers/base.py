@@ -55,6 +55,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .handle import KerasLayer
+from .input import symbolic_call, symbolic_inputs
 
 
 class Context(NamedTuple):
@@ -137,6 +138,19 @@ class Layer(KerasLayer):
 
     def get_config(self) -> dict:
         raise NotImplementedError
+
+    def __call__(self, inputs, training=None):
+        """Keras's functional call: on a symbolic tensor (or a list of them) it records a
+        node and returns the output's symbolic tensor (``layers/input.py``); arraynet's
+        layers compute only inside a model."""
+        tensors = symbolic_inputs(inputs, f"{type(self).__name__} '{self.name}'")
+        if tensors is None:
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': expected a symbolic tensor "
+                f"(an.Input(...)) or a list of them; got {type(inputs).__name__} (arraynet "
+                "layers compute inside a model: use model.predict)"
+            )
+        return symbolic_call(self, tensors)
 
     def __repr__(self) -> str:
         args = {k: v for k, v in self.get_config().items() if k != "class"}

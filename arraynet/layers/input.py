@@ -2,10 +2,13 @@
 
 ``an.Input(shape=(64,))`` returns a :class:`SymbolicTensor` (Keras's ``KerasTensor``): a
 shape and dtype, no values. As the first element of ``Sequential([...])`` it fixes the input
-shape (the model is built at once); an ``InputLayer`` there does the same. The functional
-API (``Model(inputs, outputs)`` over symbolic tensors, ``arraynet.network.functional``)
-builds on these objects: a symbolic tensor knows the layer that made it
-(``tensor.input_layer``).
+shape (the model is built at once); an ``InputLayer`` there does the same.
+
+The functional API: calling a layer on a symbolic tensor (or a list of them) records the
+call (:func:`symbolic_call`) and returns a new symbolic tensor of the output's shape; a
+tensor knows the call that made it (``tensor.call``: the layer and its input tensors) or,
+for an input, its ``input_layer``. ``Model(inputs, outputs)`` (``models/functional.py``)
+reads the graph of calls back from the outputs.
 
 Neither is a :class:`~arraynet.layers.Layer`: no model calls them, and ``model.layers``
 does not list them (as in Keras).
@@ -71,13 +74,18 @@ class SymbolicTensor:
     """What :func:`Input` returns (Keras's ``KerasTensor``): ``shape`` with the batch axis
     first (None: any), ``dtype``, ``name``; no values."""
 
-    def __init__(self, input_layer: InputLayer):
+    def __init__(self, input_layer: InputLayer | None, call=None, example_shape=None,
+                 dtype=None):  # fmt: skip
         self.input_layer = input_layer
+        self.call = call  # (layer, input tensors) for a layer's output; None for an input
+        self.example_shape = input_layer.shape if input_layer is not None else example_shape
+        self._dtype = dtype
         self.name = auto_name("KerasTensor")
 
     @property
     def shape(self) -> tuple:
-        return self.input_layer.batch_shape
+        batch = self.input_layer.batch_size if self.input_layer is not None else None
+        return (batch, *self.example_shape)
 
     @property
     def ndim(self) -> int:
@@ -85,7 +93,7 @@ class SymbolicTensor:
 
     @property
     def dtype(self) -> str:
-        return self.input_layer.dtype
+        return self.input_layer.dtype if self.input_layer is not None else self._dtype
 
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
@@ -96,6 +104,51 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     """A model input of ``shape`` per example (Keras 3's ``keras.Input``)."""
     layer = InputLayer(shape, batch_size, dtype, sparse, batch_shape, tensor, optional, name)
     return layer.output
+
+
+def symbolic_inputs(inputs, who: str) -> list | None:
+    """The symbolic tensors of a call's ``inputs`` (one, or a list or tuple of them), or
+    None if ``inputs`` holds no symbolic tensor; a mix is refused."""
+    listed = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    symbolic = [isinstance(t, SymbolicTensor) for t in listed]
+    if not any(symbolic):
+        return None
+    if not all(symbolic) or not listed:
+        raise TypeError(
+            f"{who}: expected a symbolic tensor (an.Input(...) or a layer's output) or a "
+            f"list of them; got {inputs!r}"
+        )
+    return listed
+
+
+def symbolic_call(layer, tensors: list) -> SymbolicTensor:
+    """Record ``layer`` called on ``tensors``: a new symbolic tensor of its output shape.
+
+    Shape errors are raised here, naming the layer and the shapes: an input it cannot take,
+    or (a layer called again: shared weights) an input needing other weights than the
+    first call's."""
+    shapes = [t.example_shape for t in tensors]
+    shown = [(None, *s) for s in shapes]
+    who = f"Layer '{layer.name}' ({type(layer).__name__})"
+    try:
+        out = tuple(layer.output_shape(*shapes))
+    except ValueError as err:
+        got = shown[0] if len(shown) == 1 else shown
+        raise ValueError(f"{who} cannot be called on input shape {got}: {err}") from None
+    first = getattr(layer, "_first_call_shape", None)
+    if first is None:
+        layer._first_call_shape = shapes[0]
+    elif _weight_shapes(layer, first) != _weight_shapes(layer, shapes[0]):
+        raise ValueError(
+            f"{who}: expected an input of shape {(None, *first)} (its weights "
+            f"{_weight_shapes(layer, first)} were made for its first call); got input shape "
+            f"{(None, *shapes[0])}, which needs weights {_weight_shapes(layer, shapes[0])}"
+        )
+    return SymbolicTensor(None, (layer, tuple(tensors)), out, tensors[0].dtype)
+
+
+def _weight_shapes(layer, shape: tuple) -> list:
+    return [tuple(p.shape) for p in layer.params(shape) + layer.states(shape)]
 
 
 def input_shape_of(item) -> tuple | None:

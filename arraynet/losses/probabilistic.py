@@ -66,6 +66,11 @@ class BinaryCrossentropy(KerasLoss):
         value = -xp.mean(Y * xp.log(Pc) + (1.0 - Y) * xp.log(1.0 - Pc))
         return value, (Pc - Y) / (Pc * (1.0 - Pc) * size(P))
 
+    def fused_per_sample(self, xp, Z, A, Y):
+        """The per-sample losses of the sigmoid output from its logits ``Z``."""
+        Y = self._targets(Y)
+        return xp.mean(xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z))), axis=-1)
+
     def fused(self, xp, Z, A, Y):
         # log(1 + exp(-|z|)) + max(z, 0) - y z  ==  -(y log σ(z) + (1 - y) log(1 - σ(z)))
         Y = self._targets(Y)
@@ -122,6 +127,10 @@ class CategoricalCrossentropy(KerasLoss):
         G = -Y / Qc  # d/dq of -y log q, at the clipped q
         value = -xp.sum(Y * xp.log(Qc)) / n
         return value, (G - xp.sum(G * Q, axis=-1, keepdims=True)) / (S * n)
+
+    def fused_per_sample(self, xp, Z, A, Y):
+        """The per-sample losses of the softmax output from its logits ``Z``."""
+        return -xp.sum(self._targets(Y) * log_softmax_of(xp, Z), axis=-1)
 
     def fused(self, xp, Z, A, Y):
         Y, n = self._targets(Y), samples(Z)

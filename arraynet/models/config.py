@@ -40,7 +40,7 @@ def get_config(model) -> dict:
 def get_state(model) -> dict:
     """Everything needed to resume: config, weights, optimizer state, epoch, shuffle rng."""
     return {
-        "config": get_config(model),
+        "config": model.get_config(),
         "weights": model.get_weights(),
         "optimizer_state": model.variables.host_state(),
         "has_optimizer_state": model.variables.opt_state is not None,
@@ -50,7 +50,11 @@ def get_state(model) -> dict:
 
 
 def declared_input_shape(config: dict) -> tuple | None:
-    """The per-example input shape ``config`` declares (None: the model was saved unbuilt)."""
+    """The per-example input shape ``config`` declares (None: the model was saved unbuilt;
+    a functional model's: its inputs' shapes, a tuple of them for several)."""
+    if config.get("functional") is not None:
+        shapes = [check_shape(i["shape"], "inputs shape") for i in config["functional"]["inputs"]]
+        return shapes[0] if len(shapes) == 1 else tuple(shapes)
     for key in ("input_dim", "input_shape"):
         if config.get(key) is not None:
             return check_shape(config[key], key)

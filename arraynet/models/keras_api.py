@@ -14,6 +14,7 @@ import numpy as np
 from .. import io
 from ..backend import current_backend
 from ..backend.session import on_clear_session
+from ..layers.input import symbolic_call, symbolic_inputs
 from . import config as model_config
 from . import summary as summary_module
 
@@ -201,7 +202,12 @@ class KerasModelMixin:
     def __call__(self, x, training: bool | None = None):
         """The output for ``x`` as an array of the selected backend (Keras returns the
         backend's tensor; ``predict`` returns host NumPy). Inference only: ``training=True``
-        (dropout, batch statistics) is what ``fit`` and ``train_on_batch`` do."""
+        (dropout, batch statistics) is what ``fit`` and ``train_on_batch`` do. On symbolic
+        tensors (the functional API) it adds this model's layer calls to the graph being
+        built and returns the output tensor(s)."""
+        tensors = symbolic_inputs(x, f"model '{self.name}'")
+        if tensors is not None:
+            return self.call_symbolic(tensors)
         if training:
             raise ValueError(
                 "training: model(x, training=True) is not supported by arraynet; train with "
@@ -212,6 +218,29 @@ class KerasModelMixin:
         X, _ = self.intake().arrays(backend, x)
         weights, network = self.variables.on(backend), self.network.on(backend)
         return network.predict(backend.xp, weights, X)
+
+    def call_symbolic(self, tensors: list):
+        """This model's graph replayed on symbolic ``tensors`` (one per model input): the
+        output tensor, or a list of them."""
+        graph = self.graph
+        self.require_layers()
+        if len(tensors) != graph.n_inputs:
+            raise ValueError(
+                f"model '{self.name}': expected {graph.n_inputs} input tensors; got {len(tensors)}"
+            )
+        if self.example_shape is not None:
+            expected = graph.input_shapes(self.example_shape)
+            got = [tuple(t.example_shape) for t in tensors]
+            if got != expected:
+                raise ValueError(
+                    f"model '{self.name}': expected inputs of shape "
+                    f"{[(None, *s) for s in expected]}; got {[(None, *s) for s in got]}"
+                )
+        values = list(tensors)
+        for node in graph.nodes:
+            values.append(symbolic_call(graph.layers[node.layer], [values[i] for i in node.inputs]))
+        out = graph.outputs_of(values)
+        return list(out) if isinstance(out, tuple) else out
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict: bool = False):  # fmt: skip

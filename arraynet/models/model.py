@@ -15,10 +15,13 @@ from ..callbacks import History
 from ..callbacks_keras import step_progress
 from ..data import Intake, to_host
 from ..layers.base import check_shape
+from ..layers.input import SymbolicTensor
+from ..losses.weighted import check_weighable
 from ..metrics import get as get_metric
 from ..network import Network
 from ..precision import PRECISIONS, Policy
 from ..train import Trainer
+from ..train.step import weighted
 from ..utils import new_generator
 from ..validation import check_choice, check_count
 from .keras_api import KerasModelMixin, ModelFilesMixin
@@ -34,6 +37,15 @@ class Model(ModelFilesMixin, KerasModelMixin):
     (without one, from ``an.utils.set_random_seed``'s generator). ``example_shape`` is the
     input shape per example; ``input_shape`` Keras's, with the batch axis (None) first.
     """
+
+    def __new__(cls, *args, **kwargs):
+        """``Model(inputs, outputs, name=...)`` (or ``inputs=``, ``outputs=``) over symbolic
+        tensors is Keras's functional model: a :class:`~arraynet.models.functional.Functional`."""
+        if cls is Model and _functional_call(args, kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, graph, input_shape=None, seed: int | None = None, name=None):
         self.graph = graph  # None: a Sequential with no layers yet
@@ -185,7 +197,8 @@ class Model(ModelFilesMixin, KerasModelMixin):
     def fit(self, X, y, mode: str = "minibatch", batch_size: int = 32, epochs: int = 1,
             shuffle: bool = True, seed: int | None = None, verbose="auto", callbacks=(),
             validation_data=None, validation_split: float = 0.0, initial_epoch: int = 0,
-            chunk_rows: int | None = None) -> History:  # fmt: skip
+            chunk_rows: int | None = None, sample_weight=None,
+            class_weight=None) -> History:  # fmt: skip
         """Train in ``mode`` "full", "minibatch" or "stochastic", epochs ``initial_epoch`` to
         ``epochs``.
 
@@ -202,13 +215,21 @@ class Model(ModelFilesMixin, KerasModelMixin):
         the current one; each epoch visits the chunks in a shuffled order and shuffles the
         rows within each chunk. Batches do not span chunks.
 
+        ``sample_weight`` (one weight >= 0 per row) or ``class_weight`` (``{class index:
+        weight}``, a row's class being its label, the argmax of a one-hot row or a single
+        output rounded) weigh each row's loss as Keras does: the weighted sum divided by the
+        batch's rows, not by the weights' sum; metrics stay unweighted (Keras's ``metrics``).
+        ``validation_data`` may carry weights as a third element; ``validation_split`` holds
+        out the sample weights with the rows (class weights are not applied to validation).
+
         A NaN or infinite loss or weight raises :class:`DivergenceError` naming the epoch,
         the batch and the learning rate, keeping the weights from before that update; with
         a ``TerminateOnNaN`` callback training stops there instead, without raising.
         """
         return Trainer(self).fit(
             X, y, mode, batch_size, epochs, shuffle, seed, verbose, callbacks,
-            validation_data, validation_split, initial_epoch, chunk_rows,
+            validation_data, validation_split, initial_epoch, chunk_rows, sample_weight,
+            class_weight,
         )  # fmt: skip
 
     def predict(self, X, batch_size: int | None = None, verbose="auto") -> np.ndarray:
@@ -227,28 +248,36 @@ class Model(ModelFilesMixin, KerasModelMixin):
     def score_names(self) -> list[str]:
         return ["loss", *(name for name, _ in self.metrics)]
 
-    def compute_scores(self, backend, X, Y, batch_size=None, verbose=0) -> list:
-        """Loss and metrics on ``(X, Y)`` (already on ``backend``) as device scalars,
-        weighted over batches (a progress bar over them with ``verbose``)."""
+    def compute_scores(self, backend, X, Y, batch_size=None, verbose=0,
+                       sample_weight=None) -> list:  # fmt: skip
+        """Loss and metrics on ``(X, Y)`` (already on ``backend``; the loss weighted by
+        ``sample_weight``, on it too, if given) as device scalars, weighted over batches (a
+        progress bar over them with ``verbose``)."""
         xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
         network = self.network.on(backend)
         rows = []  # each chunk's scores, weighted by its rows
         for a, b in step_progress(_spans(n, batch_size), verbose):
-            loss, P = network.loss_value(xp, weights, X[a:b, ...], Y[a:b, ...])
+            net = network
+            if sample_weight is not None:
+                net = weighted(network, sample_weight[a:b])
+            loss, P = net.loss_value(xp, weights, X[a:b, ...], Y[a:b, ...])
             scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
             rows.append([s * (b - a) for s in scores])
         return [sum(column) / n for column in zip(*rows)]
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose="auto",
-                 return_dict: bool = False):  # fmt: skip
+                 return_dict: bool = False, sample_weight=None):  # fmt: skip
         """The compiled loss on ``(X, y)``; with metrics, ``[loss, *metrics]`` (or a dict).
         ``verbose``: 0 silent, 1 a progress bar over the batches, 2 one line at the end,
-        "auto" a bar when interactive."""
+        "auto" a bar when interactive. ``sample_weight`` weighs the loss as ``fit``'s."""
         self.check_compiled()
         self.require_weights()
         backend = current_backend()
         X, Y = self.intake().arrays(backend, X, y)
-        scores = self.compute_scores(backend, X, Y, batch_size, verbose)
+        W = self.intake().weights(backend, sample_weight, X.shape[0])
+        if W is not None:
+            check_weighable(self.network.loss)
+        scores = self.compute_scores(backend, X, Y, batch_size, verbose, W)
         scores = [float(s) for s in scores]
         if return_dict:
             return dict(zip(self.score_names(), scores))
@@ -264,6 +293,18 @@ class Model(ModelFilesMixin, KerasModelMixin):
         network, weights = self.network.on(backend), self.variables.on(backend)
         loss, grads, _, _ = network.loss_and_grads(backend.xp, weights, X, Y, training=False)
         return float(loss), [to_numpy(g) for g in grads]
+
+
+def _functional_call(args: tuple, kwargs: dict) -> bool:
+    """Whether ``Model(...)`` was given symbolic inputs (and outputs)."""
+    if "inputs" in kwargs or "outputs" in kwargs:
+        return True
+    first = args[0] if args else None
+    if isinstance(first, dict):
+        first = list(first.values())
+    if isinstance(first, (list, tuple)):
+        return any(isinstance(t, SymbolicTensor) for t in first)
+    return isinstance(first, SymbolicTensor)
 
 
 def _check_weight(w: np.ndarray, shape: tuple, dtype: str, argument: str) -> None:

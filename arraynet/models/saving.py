@@ -15,6 +15,15 @@ def save(model, path) -> None:
     model.save(path)
 
 
+def model_class(config: dict) -> type:
+    """The class whose ``from_config`` reads ``config``: functional or sequential."""
+    if isinstance(config, dict) and config.get("functional") is not None:
+        from .functional import Functional
+
+        return Functional
+    return Sequential
+
+
 def load(path) -> Sequential:
     """The model saved at ``path`` by :func:`save`, verified in full; raises
     :class:`~arraynet.io.ModelFileError` naming the path and the problem.
@@ -25,7 +34,7 @@ def load(path) -> Sequential:
     models = []
 
     def expect(state):  # the model config.json describes, unbuilt, and the shapes it declares
-        models.append(Sequential.from_config(state["config"], build=False))
+        models.append(model_class(state["config"]).from_config(state["config"], build=False))
         return model_config.state_shapes(models[-1], state)
 
     state = io.read_state(path, expect)

@@ -1,6 +1,9 @@
 """``model.summary()``: Keras 3's table, each layer's name and type, output shape (the batch
 axis None) and parameter count, then the total, trainable, non-trainable (and, once the
-optimizer has state, optimizer) parameter counts with their sizes."""
+optimizer has state, optimizer) parameter counts with their sizes. A functional model's
+table lists its inputs first, then each layer once with Keras's "Connected to" column:
+the tensors each of its calls reads, as ``layer[call][0]`` (the layer's call that made
+the tensor, counted from 0 in the model's order)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import numpy as np
 
 HEADER = ("Layer (type)", "Output Shape", "Param #")
 WIDTHS = (31, 22, 13)  # Keras's columns for a Sequential model
+FUNCTIONAL_HEADER = (*HEADER, "Connected to")
+FUNCTIONAL_WIDTHS = (29, 20, 9, 24)
 UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
 
 
@@ -21,8 +26,11 @@ def summary(model, print_fn=print) -> None:
         rows = _partial_rows(graph)
     else:
         rows = _rows(graph, shape)
+    table = _table(rows)
+    if getattr(model, "inputs", None) is not None and shape is not None:
+        table = _table(_functional_rows(model, shape), FUNCTIONAL_HEADER, FUNCTIONAL_WIDTHS)
     print_fn(f'Model: "{model.name}"')
-    for line in _table(rows):
+    for line in table:
         print_fn(line)
     trainable = non_trainable = 0
     if shape is not None and graph is not None:
@@ -54,6 +62,35 @@ def _rows(graph, shape) -> list[tuple]:
     return rows
 
 
+def _functional_rows(model, shape) -> list[tuple]:
+    """The inputs' rows, then each layer's: its output shape(s), weights, the tensors its
+    calls read."""
+    graph = model.graph
+    values, specs = graph.value_shapes(shape), graph.specs(shape)
+    m = graph.n_inputs
+    rows = [
+        (f"{name} (InputLayer)", _shape(values[i]), "0", "-")
+        for i, name in enumerate(model.input_names)
+    ]
+    made_by = [f"{name}[0][0]" for name in model.input_names]  # each value: the tensor
+    calls, outputs, connected = {}, {}, {}
+    for k, node in enumerate(graph.nodes):
+        layer = graph.layers[node.layer]
+        count = calls.get(node.layer, 0)
+        calls[node.layer] = count + 1
+        made_by.append(f"{layer.name}[{count}][0]")
+        outputs.setdefault(node.layer, []).append(_shape(values[m + k]))
+        connected.setdefault(node.layer, []).extend(made_by[i] for i in node.inputs)
+    for i, layer in enumerate(graph.layers):
+        params, states = specs[i]
+        count = sum(math.prod(p.shape) for p in params + states)
+        shapes = list(dict.fromkeys(outputs[i]))
+        rows.append(
+            (_title(layer), ", ".join(shapes), f"{count:,}", ", ".join(connected[i]) or "-")
+        )
+    return rows
+
+
 def _partial_rows(graph) -> list[tuple]:
     """Rows before the input shape is known: "?" and "0 (unbuilt)" where a layer's input
     is not known yet (1-D inputs of unknown width assumed, so later layers are shown)."""
@@ -73,18 +110,22 @@ def _partial_rows(graph) -> list[tuple]:
     return rows
 
 
-def _table(rows: list[tuple]) -> list[str]:
-    """Keras's box-drawn table of ``rows`` (name, shape, count; the count right-aligned)."""
-    widths = [max(w, *(len(row[i]) for row in rows)) for i, w in enumerate(WIDTHS)]
+def _table(rows: list[tuple], header=HEADER, widths=WIDTHS) -> list[str]:
+    """Keras's box-drawn table of ``rows`` (name, shape, count[, connected to]; the count
+    right-aligned)."""
+    widths = [max(w, *(len(row[i]) for row in rows)) for i, w in enumerate(widths)]
 
     def line(left, fill, middle, right):
         return left + middle.join(fill * (w + 2) for w in widths) + right
 
     def cells(row, edge):
-        texts = [f" {row[0]:<{widths[0]}} ", f" {row[1]:<{widths[1]}} ", f" {row[2]:>{widths[2]}} "]
+        texts = [
+            f" {text:>{w}} " if i == 2 else f" {text:<{w}} "
+            for i, (text, w) in enumerate(zip(row, widths))
+        ]
         return edge + edge.join(texts) + edge
 
-    lines = [line("┏", "━", "┳", "┓"), cells(HEADER, "┃"), line("┡", "━", "╇", "┩")]
+    lines = [line("┏", "━", "┳", "┓"), cells(header, "┃"), line("┡", "━", "╇", "┩")]
     for i, row in enumerate(rows):
         if i:
             lines.append(line("├", "─", "┼", "┤"))

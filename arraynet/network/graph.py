@@ -1,9 +1,13 @@
 """A graph of layer nodes: shapes, forward in topological order, backward in reverse.
 
-Values are numbered: 0 is the model's input, ``k + 1`` the output of node ``k``. A node
-calls one layer on one value (or a list of values, for layers that take several); a layer
-may be called by several nodes (shared weights: their gradients add up), and a value used
-by several nodes gets the sum of their deltas. A chain (``Graph.chain``) is one case.
+Values are numbered: ``0 .. m-1`` are the model's ``m`` inputs, ``m + k`` the output of
+node ``k``. A node calls one layer on one value (or a list of values, for layers that take
+several); a layer may be called by several nodes (shared weights: their gradients add up),
+and a value used by several nodes gets the sum of their deltas. The model's outputs are
+values too (``outputs``). With one input, the inputs and input shapes are a plain array
+and shape; with several, tuples of them (one per input, in order); likewise the outputs
+and their deltas. A chain (``Graph.chain``: one input, node ``k`` calling layer ``k`` on
+value ``k``, one output) is one case, with a fast path for the same math.
 
 The weights travel as one flat tuple: layer by layer, each layer's params then its state.
 """
@@ -23,26 +27,46 @@ class Node(NamedTuple):
 class Graph:
     """Layers wired as nodes; ``build(input_shape)`` fixes the shapes and the weight slices."""
 
-    def __init__(self, layers, nodes, output: int):
-        self.layers, self.nodes, self.output = tuple(layers), tuple(nodes), output
+    def __init__(self, layers, nodes, outputs, inputs: int = 1):
+        self.layers, self.nodes, self.n_inputs = tuple(layers), tuple(nodes), inputs
+        m = inputs
         for k, node in enumerate(self.nodes):
-            if not node.inputs or any(not 0 <= i <= k for i in node.inputs):
-                raise ValueError(f"node {k}: expected inputs among values 0..{k}; got {node}")
+            if not node.inputs or any(not 0 <= i < m + k for i in node.inputs):
+                raise ValueError(
+                    f"node {k}: expected inputs among values 0..{m + k - 1}; got {node}"
+                )
+        self.single_output = isinstance(outputs, int)
+        self.outputs = (outputs,) if self.single_output else tuple(outputs)
+        if not self.outputs or any(not m <= o < m + len(self.nodes) for o in self.outputs):
+            raise ValueError(
+                f"outputs: expected node outputs among values {m}..{m + len(self.nodes) - 1}; "
+                f"got {self.outputs}"
+            )
+        self.output = self.outputs[0]  # the (first) output
+        self.output_nodes = tuple(o - m for o in self.outputs)
+        self.output_node = self.output_nodes[0]
         self.input_shape, self.has_state = None, False
         # a chain: node k calls layer k on value k (fast paths below, same math)
-        self.is_chain = all(n.layer == k and n.inputs == (k,) for k, n in enumerate(self.nodes))
+        self.is_chain = (
+            m == 1
+            and self.single_output
+            and self.output == len(self.nodes)
+            and all(n.layer == k and n.inputs == (k,) for k, n in enumerate(self.nodes))
+        )
         self.noise_nodes = tuple(
             k for k, n in enumerate(self.nodes) if self.layers[n.layer].draws_noise
         )
         self.penalized = tuple(i for i, layer in enumerate(self.layers) if layer.penalized)
-        self.output_node = max(k for k, n in enumerate(self.nodes) if k + 1 == output)
+        # values some node reads (an output read by a node cannot take a fused delta)
+        self.consumed = frozenset(i for n in self.nodes for i in n.inputs)
         self._forward_ctx = Context(training=True)
         self._backward_ctx = [
-            Context(True, None, any(i != 0 for i in n.inputs)) for n in self.nodes
+            Context(True, None, any(i >= m for i in n.inputs)) for n in self.nodes
         ]
 
     @classmethod
     def chain(cls, layers) -> Graph:
+        """Each layer feeding the next (a ``Sequential``)."""
         layers = tuple(layers)
         return cls(layers, [Node(i, (i,)) for i in range(len(layers))], len(layers))
 
@@ -50,12 +74,32 @@ class Graph:
     def output_layer(self):
         return self.layers[self.nodes[self.output_node].layer]
 
+    @property
+    def output_layers(self) -> tuple:
+        return tuple(self.layers[self.nodes[k].layer] for k in self.output_nodes)
+
+    def input_shapes(self, input_shape) -> list[tuple]:
+        """The shape of each input, from the one shape (one input) or the tuple of them."""
+        if self.n_inputs == 1:
+            return [tuple(input_shape)]
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) != self.n_inputs:
+            raise ValueError(
+                f"input_shape: expected {self.n_inputs} shapes, one per input; got {input_shape!r}"
+            )
+        return [tuple(s) for s in input_shape]
+
+    def outputs_of(self, values: list):
+        """The outputs among ``values`` (one value, or a tuple of them)."""
+        if self.single_output:
+            return values[self.output]
+        return tuple(values[o] for o in self.outputs)
+
     # -- shapes and weights ---------------------------------------------------------------
 
-    def value_shapes(self, input_shape: tuple) -> list[tuple]:
+    def value_shapes(self, input_shape) -> list[tuple]:
         """Every value's per-example shape for inputs of ``input_shape`` (ValueError if a
         layer cannot take its input)."""
-        shapes = [tuple(input_shape)]
+        shapes = self.input_shapes(input_shape)
         for node in self.nodes:
             ins = [shapes[i] for i in node.inputs]
             shapes.append(tuple(self.layers[node.layer].output_shape(*ins)))
@@ -78,11 +122,12 @@ class Graph:
     def weight_shapes(self, input_shape: tuple) -> list[tuple]:
         return [p.shape for params, states in self.specs(input_shape) for p in params + states]
 
-    def build(self, input_shape: tuple) -> list:
+    def build(self, input_shape) -> list:
         """Fix the input shape; returns the flat list of weight specs (params then state,
         layer by layer)."""
         specs = self.specs(input_shape)
-        self.input_shape = tuple(input_shape)
+        shapes = self.input_shapes(input_shape)
+        self.input_shape = shapes[0] if self.n_inputs == 1 else tuple(shapes)
         self.slices, self.trainable_index, start = [], [], 0
         self.param_counts = [len(params) for params, _ in specs]
         for params, states in specs:
@@ -124,7 +169,7 @@ class Graph:
                 X, cache = layer.forward(xp, weights[part], X, ctx)
                 caches.append(cache)
             return X, caches
-        values, caches = [X], []
+        values, caches = [X] if self.n_inputs == 1 else list(X), []
         noise = dict(zip(self.noise_nodes, noise)) if noise else {}
         for k, node in enumerate(self.nodes):
             ins = node.inputs
@@ -133,13 +178,16 @@ class Graph:
             Y, cache = self.layers[node.layer].forward(xp, weights[self.slices[node.layer]], X, ctx)
             values.append(Y)
             caches.append(cache)
-        return values[self.output], caches
+        return self.outputs_of(values), caches
 
     def check_input(self, xp, X, argument: str = "X") -> None:
-        """Let each layer that reads the model's input refuse values it cannot take."""
+        """Let each layer that reads a model input refuse values it cannot take."""
+        single = self.n_inputs == 1
         for node in self.nodes:
-            if 0 in node.inputs:
-                self.layers[node.layer].check_input(xp, X, argument)
+            for i in node.inputs:
+                if i < self.n_inputs:
+                    name = argument if single else f"{argument}[{i}]"
+                    self.layers[node.layer].check_input(xp, X if single else X[i], name)
 
     def _ctx(self, training: bool) -> Context:
         return self._forward_ctx if training else INFERENCE
@@ -152,28 +200,35 @@ class Graph:
             for i in self.stateful
         ]
 
-    def backward(self, xp, weights, caches, delta, at_preactivation: bool = False) -> list:
+    def backward(self, xp, weights, caches, delta, at_preactivation=False) -> list:
         """Each layer's grads (a tuple per layer), from the delta at the output (at its
-        layer's pre-activation if ``at_preactivation``)."""
+        layer's pre-activation if ``at_preactivation``); with several outputs, a tuple of
+        deltas and one flag per output (an output some node reads takes no fused delta)."""
         if self.is_chain:
             return self._chain_backward(xp, weights, caches, delta, at_preactivation)
-        grads = [None] * len(self.layers)
-        deltas = {self.output: delta}
+        m = self.n_inputs
+        if self.single_output:
+            delta, at_preactivation = (delta,), (at_preactivation,)
+        grads, deltas, fused = [None] * len(self.layers), {}, set()
+        for value, d, at_Z in zip(self.outputs, delta, at_preactivation):
+            if at_Z:
+                fused.add(value - m)
+            deltas[value] = deltas[value] + d if value in deltas else d
         for k in reversed(range(len(self.nodes))):
-            dY = deltas.pop(k + 1, None)
+            dY = deltas.pop(m + k, None)
             node = self.nodes[k]
             if dY is None:  # a value nothing downstream uses
                 continue
             layer, part = self.layers[node.layer], weights[self.slices[node.layer]]
             ctx = self._backward_ctx[k]
-            if at_preactivation and k == self.output_node:
+            if k in fused:
                 dX, g = layer.backward_from_preactivation(xp, part, caches[k], dY, ctx)
             else:
                 dX, g = layer.backward(xp, part, caches[k], dY, ctx)
             i = node.layer
             grads[i] = g if grads[i] is None else tuple(a + b for a, b in zip(grads[i], g))
             if ctx.need_dX:
-                self._pass_back(deltas, node.inputs, dX)
+                self._pass_back(deltas, node.inputs, dX, m)
         return [g if g is not None else self._zeros(xp, weights, i) for i, g in enumerate(grads)]
 
     def _chain_backward(self, xp, weights, caches, delta, at_preactivation: bool) -> list:
@@ -192,10 +247,10 @@ class Graph:
         return grads
 
     @staticmethod
-    def _pass_back(deltas: dict, inputs: tuple, dX) -> None:
+    def _pass_back(deltas: dict, inputs: tuple, dX, m: int) -> None:
         dXs = (dX,) if len(inputs) == 1 else dX
         for i, d in zip(inputs, dXs):
-            if i != 0:
+            if i >= m:
                 deltas[i] = deltas[i] + d if i in deltas else d
 
     def _zeros(self, xp, weights, i: int) -> tuple:

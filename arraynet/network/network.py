@@ -22,7 +22,12 @@ class Network:
         self.graph, self.loss, self.policy = graph, loss, policy
         self.compute = policy.compute
         activation = graph.output_layer.activation
-        self.fused = bool(loss and activation and loss.fuses_with == activation.name)
+        self.fused = bool(
+            loss
+            and activation
+            and loss.fuses_with == activation.name
+            and graph.output not in graph.consumed  # no other delta arrives there
+        )
         # nodes whose layer penalizes its output (Keras's activity_regularizer)
         self.activity = tuple(
             (k, graph.layers[n.layer])

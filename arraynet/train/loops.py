@@ -2,7 +2,7 @@
 
 A runner trains ``epochs`` epochs in one call:
 
-    run(params, state, X, Y, orders, masks, epochs, plan=None)
+    run(params, state, X, Y, orders, masks, epochs, plan=None, W=None)
         -> (params, state, means, failed)
 
 ``orders`` is None (dataset order) or an (epochs, n) array of row permutations, ``masks``
@@ -10,6 +10,7 @@ one (epochs, n, ...) array per noise-drawing node (dropout masks), host (NumPy) 
 the runner moves (or arrays already on the device), and ``means`` holds, per statistic, the
 epoch means weighted by batch size (an array of at least ``epochs`` entries). ``plan``
 (:class:`Plan`) says how the fit will call the runner; only JAX's compiled programs use it.
+``W``, if given, holds the rows' sample weights, batched (and reordered) like ``Y``.
 
 Divergence guard: an update whose loss is not finite is not applied, nor any after it;
 ``failed`` is the index of that update in the call (-1 when all went through), so the
@@ -63,10 +64,11 @@ class Plan(NamedTuple):
     rows: int
 
 
-def _gather(xp, X, Y, order):
+def _gather(xp, X, Y, order, W=None):
     if order is None:
-        return X, Y
-    return xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
+        return (X, Y) if W is None else (X, Y, W)
+    taken = (xp.take(X, order, axis=0), xp.take(Y, order, axis=0))
+    return taken if W is None else (*taken, xp.take(W, order, axis=0))
 
 
 def _rows(arrays, start, stop):
@@ -99,8 +101,8 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
     if not host_checks:
         guarded = guard(step, xp, weights)
 
-    def epoch(params, opt_state, health, X, Y, order, masks):
-        X, Y = _gather(xp, X, Y, order)
+    def epoch(params, opt_state, health, X, Y, order, masks, W):
+        X, Y, *W = _gather(xp, X, Y, order, W)
         n = X.shape[0]
         full = n // batch_size
         rows = []  # each update's statistics
@@ -110,15 +112,18 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 params, opt_state = on_batch.begin(index, stop - start, params, opt_state)
             X_batch, Y_batch = X[start:stop, ...], Y[start:stop, ...]
             mask_batch = _rows(masks, start, stop) if masks else ()
+            W_batch = W[0][start:stop] if W else None
             if host_checks:  # read each value here: free in host memory, and it checks the loss
-                new_params, new_state, stats = step(params, opt_state, X_batch, Y_batch, mask_batch)
+                new_params, new_state, stats = step(
+                    params, opt_state, X_batch, Y_batch, mask_batch, W_batch
+                )
                 stats = [float(s) for s in stats]
                 if not math.isfinite(stats[0]):
                     return params, opt_state, None, health
                 params, opt_state, health = new_params, new_state, health + 1
             else:
                 params, opt_state, alive, good, stats = guarded(
-                    params, opt_state, *health, X_batch, Y_batch, mask_batch
+                    params, opt_state, *health, X_batch, Y_batch, mask_batch, W_batch
                 )
                 health = (alive, good)
             if index == full:  # the partial last batch, weighted by its share
@@ -128,14 +133,14 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 params, opt_state = on_batch.end(index, stop - start, params, opt_state)
         return params, opt_state, [sum(c) * batch_size / n for c in zip(*rows)], health
 
-    def run(params, opt_state, X, Y, orders, masks, epochs, plan=None):
+    def run(params, opt_state, X, Y, orders, masks, epochs, plan=None, W=None):
         orders, masks = _moved(backend, orders, masks)
         health = 0 if host_checks else (xp.asarray(True), xp.asarray(0, dtype=xp.int32))
         means = []
         for e in range(epochs):
             order, epoch_masks = _epoch_slice(orders, masks, e)
             params, opt_state, stats, health = epoch(
-                params, opt_state, health, X, Y, order, epoch_masks
+                params, opt_state, health, X, Y, order, epoch_masks, W
             )
             if stats is None:  # a non-finite loss: stop before that update
                 return params, opt_state, _columns(means), _host_failed(xp, health, params)
@@ -192,10 +197,13 @@ class ShortBatchLoss:
     what the loss gives a batch of those rows alone. A loss is the mean of its rows' losses (the
     Loss protocol), so each row's loss is taken as a batch of one (``per_row``: ``jax.vmap``)
     and averaged over the real rows, and each real row's delta divided by ``rows``, the
-    others' zero: the backward then gives the short batch's gradients."""
+    others' zero: the backward then gives the short batch's gradients. With sample weights
+    ``W``, each real row's loss and delta are multiplied by its weight (Keras's reduction:
+    still divided by ``rows``)."""
 
-    def __init__(self, loss, rows, keep, per_row):
+    def __init__(self, loss, rows, keep, per_row, W=None):
         self.loss, self.rows, self.keep, self.per_row = loss, rows, keep, per_row
+        self.W = W
         self.fuses_with = loss.fuses_with
 
     def __getattr__(self, name):  # name, targets, ... as the loss's
@@ -212,6 +220,9 @@ class ShortBatchLoss:
         deltas = deltas[:, 0, ...]  # each row's (1, ...) delta
         keep = xp.reshape(self.keep, (-1,) + (1,) * (deltas.ndim - 1))
         rows = xp.astype(self.rows, deltas.dtype)
+        if self.W is not None:
+            values = values * xp.astype(self.W, values.dtype)
+            deltas = deltas * xp.reshape(xp.astype(self.W, deltas.dtype), keep.shape)
         value = short_mean(xp, values, self.keep, self.rows)
         return value, xp.where(keep, deltas / rows, xp.zeros_like(deltas))
 
@@ -241,10 +252,10 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     def per_row(function):
         return jax.vmap(lambda *rows: function(*(r[None, ...] for r in rows)))
 
-    def short_step(keep, rows):
+    def short_step(keep, rows, W=None):
         """The step on ``size`` rows of which those ``keep`` marks (``rows`` of them) are
-        real."""
-        loss = ShortBatchLoss(network.loss, rows, keep, per_row)
+        real, weighted by ``W`` (None: unweighted)."""
+        loss = ShortBatchLoss(network.loss, rows, keep, per_row, W)
         scores = [
             lambda xp, P, Y, f=f: short_mean(xp, per_row(partial(f, xp))(P, Y), keep, rows)
             for f in metrics
@@ -254,8 +265,14 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
     def program(checked):
         guarded = guard(step, xp, checked)
 
-        def batches(carry, totals, arrays, rows, tail):
-            """Train on the epoch's batches, adding each one's statistics times its rows."""
+        def batches(carry, totals, arrays, rows, tail, weighted):
+            """Train on the epoch's batches, adding each one's statistics times its rows;
+            ``arrays``: X, Y, the sample weights if ``weighted``, the masks."""
+
+            def parts(part):  # (X, Y, masks, W)
+                if weighted:
+                    return part[0], part[1], tuple(part[3:]), part[2]
+                return part[0], part[1], tuple(part[2:]), None
 
             def add(totals, values, weight):
                 return tuple(t + xp.astype(v, t.dtype) * weight for t, v in zip(totals, values))
@@ -267,7 +284,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 start = i * size
                 if not masked:
                     part = take(i, start)
-                    *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
+                    *carry, values = guarded(*carry, *parts(part))
                     return tuple(carry), add(totals, values, size)
                 # a short last batch: the window ending at the room's end, rows before the
                 # batch's first and past the data's last weighing nothing
@@ -275,8 +292,9 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 part = take(i, window)  # window == start on a mesh (whole batches)
                 index = window + xp.arange(size, dtype=start.dtype)
                 real = xp.minimum(rows - start, size)
-                short = guard(short_step((index >= start) & (index < rows), real), xp, checked)
-                *carry, values = short(*carry, *part[:2], tuple(part[2:]))
+                X_part, Y_part, masks, W = parts(part)
+                short = short_step((index >= start) & (index < rows), real, W)
+                *carry, values = guard(short, xp, checked)(*carry, X_part, Y_part, masks)
                 return tuple(carry), add(totals, values, xp.astype(real, totals[0].dtype))
 
             count = (rows + size - 1) // size if masked else rows // size
@@ -284,23 +302,25 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 carry, totals = lax.fori_loop(0, count, body, (carry, totals))
             if tail:  # layers that mix rows: the short batch compiled by its size
                 part = [lax.dynamic_slice_in_dim(a, rows - tail, tail) for a in arrays]
-                *carry, values = guarded(*carry, *part[:2], tuple(part[2:]))
+                *carry, values = guarded(*carry, *parts(part))
                 totals = add(totals, values, tail)
             return tuple(carry), totals
 
-        def run(params, opt_state, X, Y, orders, noise, counts, tail=None, epochs=1):
+        def run(params, opt_state, X, Y, orders, noise, counts, tail=None, epochs=1, W=None):
             rows, count = counts[0], counts[1]
             carry = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
             means = tuple(xp.zeros((epochs,), dtype=floats) for _ in range(stats))
 
             def body(e, state):
                 carry, means = state
-                data = (X, Y)
+                data = (X, Y) if W is None else (X, Y, W)
                 if orders is not None:
-                    data = _gather(xp, X, Y, lax.dynamic_index_in_dim(orders, e, 0, False))
+                    order = lax.dynamic_index_in_dim(orders, e, 0, False)
+                    data = _gather(xp, X, Y, order, W)
                 masks = [lax.dynamic_index_in_dim(m, e, 0, False) for m in noise]
                 totals = tuple(xp.zeros((), dtype=floats) for _ in range(stats))
-                carry, totals = batches(carry, totals, (*data, *masks), rows, tail)
+                arrays = (*data, *masks)
+                carry, totals = batches(carry, totals, arrays, rows, tail, W is not None)
                 means = tuple(
                     lax.dynamic_update_index_in_dim(m, t / xp.astype(rows, t.dtype), e, 0)
                     for m, t in zip(means, totals)
@@ -347,18 +367,20 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         out[:n, ...] = host
         return put(out)
 
-    def padded(X, Y, rows):
+    def padded(X, Y, rows, W=None):
         last = held.get("data")
-        if last is not None and last[0]() is X and last[1]() is Y and last[2] == rows:
+        same = last is not None and last[0]() is X and last[1]() is Y and last[2] == rows
+        if same and (last[4]() if last[4] is not None else None) is W:
             return last[3]
 
         def forget(ref):
             if held.get("data", (None,))[0] is ref:
                 del held["data"]
 
-        pair = (pad(X, rows), pad(Y, rows))
-        held["data"] = (weakref.ref(X, forget), weakref.ref(Y), rows, pair)
-        return pair
+        arrays = (pad(X, rows), pad(Y, rows), None if W is None else pad(W, rows))
+        weights = None if W is None else weakref.ref(W)
+        held["data"] = (weakref.ref(X, forget), weakref.ref(Y), rows, arrays, weights)
+        return arrays
 
     def moved(a, shape, dtype):
         """``a`` (host or device) in a zero array of ``shape``, moved to the device."""
@@ -367,7 +389,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         out[tuple(slice(0, k) for k in a.shape)] = a
         return put(out)
 
-    def call(checked, params, opt_state, X, Y, orders, masks, epochs, plan=None):
+    def call(checked, params, opt_state, X, Y, orders, masks, epochs, plan=None, W=None):
         n = X.shape[0]
         grouped, largest = plan if plan is not None else (False, n)
         bucket = padded_rows(max(n, largest))
@@ -376,7 +398,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
             room = placement.room_for(room, size, mesh)
         per_epoch = orders is not None or bool(masks)
         kept = max(epochs, epochs_cap(bucket)) if grouped or not per_epoch else epochs
-        X, Y = padded(X, Y, room)
+        X, Y, W = padded(X, Y, room, W)
         if orders is not None:
             orders = moved(orders, (kept, room), np.dtype(orders.dtype))
         masks = tuple(moved(m, (kept, room, *m.shape[2:]), np.dtype(floats)) for m in masks)
@@ -391,11 +413,11 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
             programs[checked] = program(checked)
         tail = None if masked else n % size
         return programs[checked](
-            params, opt_state, X, Y, orders, masks, counts, tail=tail, epochs=kept
+            params, opt_state, X, Y, orders, masks, counts, tail=tail, epochs=kept, W=W
         )
 
-    def run(*args):
-        return call(False, *args)
+    def run(*args, **kwargs):
+        return call(False, *args, **kwargs)
 
     run.replay = partial(call, True)
     run.step = jax.jit(step)

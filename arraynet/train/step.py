@@ -1,14 +1,23 @@
 """The pure training step, and the device-side divergence guard around it.
 
-``step(weights, opt_state, X, Y, noise) -> (weights, opt_state, stats)``, ``stats`` being
-the batch loss then each metric, taken before the update. ``noise`` holds one array per
-noise-drawing node (dropout masks). The optimizer updates the trainable weights; stateful
-layers' new state (moving statistics) comes from the forward.
+``step(weights, opt_state, X, Y, noise, W=None) -> (weights, opt_state, stats)``, ``stats``
+being the batch loss then each metric, taken before the update. ``noise`` holds one array
+per noise-drawing node (dropout masks); ``W``, if given, the batch's sample weights (the
+loss weighted as Keras's, ``losses/weighted.py``; metrics unweighted, as Keras's
+``metrics``). The optimizer updates the trainable weights; stateful layers' new state
+(moving statistics) comes from the forward.
 """
 
 from __future__ import annotations
 
+from ..losses.weighted import Weighted
+from ..network import Network
 from ..ops import all_finite, keep_where
+
+
+def weighted(network, W):
+    """``network`` with its loss weighted by the rows' sample weights ``W``."""
+    return Network(network.graph, Weighted(network.loss, W), network.policy)
 
 
 def make_step(network, optimizer, metrics, xp):
@@ -16,8 +25,11 @@ def make_step(network, optimizer, metrics, xp):
     loss_and_grads, update = network.loss_and_grads, optimizer.update
     loss_scale, graph = network.policy.loss_scale, network.graph
 
-    def step(weights, opt_state, X, Y, noise):
-        loss, grads, P, states = loss_and_grads(xp, weights, X, Y, noise, loss_scale(opt_state))
+    def step(weights, opt_state, X, Y, noise, W=None):
+        of = loss_and_grads
+        if W is not None:
+            of = weighted(network, W).loss_and_grads
+        loss, grads, P, states = of(xp, weights, X, Y, noise, loss_scale(opt_state))
         if graph.has_state:
             params, opt_state = update(xp, graph.trainable(weights), grads, opt_state)
             weights = graph.merge(params, states)
@@ -35,8 +47,8 @@ def guard(step, xp, weights=False):
     updates applied, and ``alive``; a non-finite loss (or, with ``weights``, a non-finite
     new weight) stops further updates."""
 
-    def guarded(params, opt_state, alive, good, X, Y, masks):
-        new_params, new_state, stats = step(params, opt_state, X, Y, masks)
+    def guarded(params, opt_state, alive, good, X, Y, masks, W=None):
+        new_params, new_state, stats = step(params, opt_state, X, Y, masks, W)
         ok = alive & xp.isfinite(stats[0])
         if weights:
             ok = ok & all_finite(xp, new_params)

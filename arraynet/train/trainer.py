@@ -17,6 +17,7 @@ from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_f
 from ..backend import mesh as placement
 from ..callbacks import CallbackList, History
 from ..data import batch_size_for
+from ..losses.weighted import check_weighable
 from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
@@ -62,6 +63,8 @@ class Trainer:
         validation_split,
         initial_epoch,
         chunk_rows,
+        sample_weight=None,
+        class_weight=None,
     ) -> History:
         model, backend = self.model, self.backend
         model.check_trainable()
@@ -78,8 +81,11 @@ class Trainer:
         check_support(model.precision, backend)
         model.optimizer.check_dtype(backend.xp, backend.float_dtype)
         feed, input_shape = model.intake().feed(
-            backend, X, y, chunk_rows, validation_data, validation_split
-        )
+            backend, X, y, chunk_rows, validation_data, validation_split, sample_weight,
+            class_weight,
+        )  # fmt: skip
+        if sample_weight is not None or class_weight is not None:
+            check_weighable(model.network.loss)
         model.build_for(input_shape)
         # a chunk smaller than the batch trains as one partial batch; "full": one per chunk
         feed.batch_size = batch_size_for(mode, feed.largest, batch_size)
@@ -177,7 +183,8 @@ class Trainer:
         logs = {name: float(m) for name, m in zip(names, means)}
         if self.feed.validation is not None:
             with self.backend.quiet_overflow():
-                scores = self.model.compute_scores(self.backend, *self.feed.validation)
+                X, Y, W = self.feed.validation
+                scores = self.model.compute_scores(self.backend, X, Y, sample_weight=W)
             logs.update((f"val_{name}", float(v)) for name, v in zip(names, scores))
         return logs
 
@@ -239,8 +246,9 @@ class Trainer:
         orders = np.stack(orders).astype(index, copy=False) if shuffle else None
         return orders, tuple(np.stack(n) for n in zip(*noise))
 
-    def run(self, X, Y, orders, noise, count: int, meanwhile=None):
-        """One runner call over ``X`` on the device: ``(means, failed)`` with the weights
+    def run(self, X, Y, orders, noise, count: int, meanwhile=None, W=None):
+        """One runner call over ``X`` (rows weighted by ``W``, if given) on the device:
+        ``(means, failed)`` with the weights
         committed up to a failed update (``failed``: -1 none, None found but not located, else
         the update's index in the call). ``meanwhile()`` runs after the call is launched and
         before its result is read: streaming moves the next chunk there, while the device
@@ -250,7 +258,7 @@ class Trainer:
         before = variables.weights, variables.opt_state
         try:
             weights, state, means, failed = self.runner(
-                *before, X, Y, orders, noise, count, self.plan
+                *before, X, Y, orders, noise, count, self.plan, W=W
             )
             if meanwhile is not None:
                 meanwhile()
@@ -264,15 +272,15 @@ class Trainer:
         variables.commit(weights, state)
         if failed == NOT_FINITE:  # an overflow no loss showed
             variables.commit(*before)
-            failed = self._replay(X, Y, orders, noise, count)
+            failed = self._replay(X, Y, orders, noise, count, W)
         return means, failed
 
-    def _replay(self, X, Y, orders, noise, count: int):
+    def _replay(self, X, Y, orders, noise, count: int, W=None):
         """Train the call again from its start with the new weights checked at every update:
         the failed update's index (None if not found again), the weights from before it."""
         variables = self.variables
         weights, state, _, failed = self.runner.replay(
-            variables.weights, variables.opt_state, X, Y, orders, noise, count, self.plan
+            variables.weights, variables.opt_state, X, Y, orders, noise, count, self.plan, W=W
         )
         if int(failed) < 0:  # not found again: keep the call's start, batch unknown
             return None

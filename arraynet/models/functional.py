@@ -1,0 +1,295 @@
+"""``Model(inputs, outputs)``: a model over the graph of layer calls between symbolic
+tensors (Keras's functional API).
+
+``an.Model(inputs, outputs, name=...)`` reads the calls back from ``outputs`` to
+``inputs`` (one symbolic tensor, a list, or a dict by name each) into a
+:class:`~arraynet.network.Graph`, as Keras 3 does (``ops/function.py``: ``_build_map``
+and ``map_graph``): a depth-first walk from the outputs, each input tensor in order,
+numbers the layers as it meets them and lists the calls inputs first; a call's depth is
+one more than the deepest call reading its output (a shared layer takes its deepest
+call's depth, propagated as Keras does); ``model.layers`` (and so ``get_weights()``) are
+ordered by depth, deepest first, ties by the walk's numbering. A layer called twice is one
+layer with one set of weights (its gradients add up); a tensor read twice gets the sum of
+its deltas. A ``Sequential`` or functional model called on symbolic tensors adds its own
+layers' calls (flattened: its layers become this model's, their current weights copied
+as initial weights). ``model.layers`` lists the layers, not the ``InputLayer`` objects.
+"""
+
+from __future__ import annotations
+
+from .. import layers as layer_registry
+from .. import optimizers
+from ..layers.input import Input, SymbolicTensor, symbolic_call
+from ..network import Graph, Node
+from . import config as model_config
+from .model import Model
+
+
+def flatten_tensors(structure, argument: str) -> tuple[list, object]:
+    """``(tensors, keys)``: the symbolic tensors of one tensor (keys None), a list or tuple
+    (keys "list") or a dict (keys: its sorted names, as Keras flattens dicts)."""
+    if isinstance(structure, SymbolicTensor):
+        tensors, keys = [structure], None
+    elif isinstance(structure, (list, tuple)):
+        tensors, keys = list(structure), "list"
+    elif isinstance(structure, dict):
+        keys = sorted(structure)
+        tensors = [structure[k] for k in keys]
+    else:
+        tensors, keys = [structure], None
+    if not tensors or not all(isinstance(t, SymbolicTensor) for t in tensors):
+        raise TypeError(
+            f"{argument}: expected a symbolic tensor (an.Input(...) or a layer's output), or a "
+            f"list or dict of them; got {structure!r}"
+        )
+    return tensors, keys
+
+
+def structured(items: list, keys):
+    """``items`` in the structure ``keys`` describes (see :func:`flatten_tensors`)."""
+    if keys is None:
+        return items[0]
+    if keys == "list":
+        return list(items)
+    return dict(zip(keys, items))
+
+
+def _walk(inputs: list, outputs: list) -> tuple[list, dict]:
+    """Keras's ``_build_map``: the calls (their output tensors) in the order a depth-first
+    walk from each output finishes them, and each layer's number in the order the walk
+    first meets it. Iterative (deep chains need no recursion limit), the same order."""
+    given = {id(t) for t in inputs}
+    finished, order, numbers = set(), [], {}
+    for j, output in enumerate(outputs):
+        stack = [(output, False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            if id(tensor) in given:
+                continue
+            if tensor.call is None:
+                raise _disconnected(j, output, tensor)
+            if expanded:
+                finished.add(id(tensor))
+                order.append(tensor)
+                continue
+            if id(tensor) in finished:
+                continue
+            layer, parents = tensor.call
+            numbers.setdefault(id(layer), len(numbers))
+            stack.append((tensor, True))
+            stack.extend((p, False) for p in reversed(parents))
+    return order, numbers
+
+
+def _disconnected(j: int, output, tensor) -> ValueError:
+    missing = tensor.input_layer
+    what = f"input '{missing.name}' of shape {missing.batch_shape}" if missing else tensor.name
+    return ValueError(
+        f"outputs[{j}] ({output.name}, shape {output.shape}) cannot be computed from the "
+        f"inputs: it depends on {what}, which is not among the model's inputs (graph "
+        "disconnected)"
+    )
+
+
+def _depths(order: list, given: set) -> dict:
+    """Keras's ``map_graph`` depths: each layer's (by id), from the calls taken outputs
+    first; a call's depth is raised to its layer's depth seen so far."""
+    call_depth, layer_depth = {}, {}
+    for tensor in reversed(order):
+        layer, parents = tensor.call
+        depth = call_depth.setdefault(id(tensor), 0)
+        depth = max(depth, layer_depth.get(id(layer), 0))
+        layer_depth[id(layer)] = call_depth[id(tensor)] = depth
+        for parent in parents:
+            if id(parent) not in given:
+                call_depth[id(parent)] = max(depth + 1, call_depth.get(id(parent), 0))
+    return layer_depth
+
+
+def trace(inputs: list, outputs: list) -> Graph:
+    """The graph of the calls from ``inputs`` to ``outputs``, layers in Keras's order."""
+    ids = [id(t) for t in inputs]
+    if len(set(ids)) != len(ids):
+        raise ValueError("inputs: expected each input tensor once; got one several times")
+    order, numbers = _walk(inputs, outputs)
+    depths = _depths(order, set(ids))
+    layers = {}
+    for tensor in order:
+        layers.setdefault(id(tensor.call[0]), tensor.call[0])
+    ordered = sorted(layers.values(), key=lambda layer: (-depths[id(layer)], numbers[id(layer)]))
+    index = {id(layer): i for i, layer in enumerate(ordered)}
+    value = {t: i for i, t in enumerate(ids)}
+    nodes = []
+    for k, tensor in enumerate(order):
+        layer, parents = tensor.call
+        nodes.append(Node(index[id(layer)], tuple(value[id(p)] for p in parents)))
+        value[id(tensor)] = len(inputs) + k
+    for j, output in enumerate(outputs):
+        if id(output) in set(ids):
+            raise ValueError(
+                f"outputs[{j}] ({output.name}): expected a layer's output; got a model input"
+            )
+    out = [value[id(t)] for t in outputs]
+    return Graph(ordered, nodes, out[0] if len(out) == 1 else out, len(inputs))
+
+
+def _held_weights(graph: Graph) -> dict:
+    """Per layer index, the weights another built model holds for it now (a trained
+    ``Sequential`` called inside this model): this model's initial weights for it."""
+    found = {}
+    for i, layer in enumerate(graph.layers):
+        held = layer.holder()
+        if held is not None and held[0].built:
+            found[i] = held[0].layer_weights(held[1])
+    return found
+
+
+class Functional(Model):
+    """A model over the graph from ``inputs`` to ``outputs`` (see the module docstring);
+    ``an.Model(inputs, outputs, name=...)`` makes one. Built at once: its input shapes are
+    the inputs'; ``seed`` fixes the initial weights (as for ``Sequential``)."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None, *, _draw=True):
+        if inputs is None or outputs is None:
+            raise TypeError("Model: expected inputs= and outputs= (symbolic tensors)")
+        in_tensors, self.input_keys = flatten_tensors(inputs, "inputs")
+        out_tensors, self.output_keys = flatten_tensors(outputs, "outputs")
+        graph = trace(in_tensors, out_tensors)
+        inherited = _held_weights(graph)
+        super().__init__(graph, None, seed, name)
+        self.inputs, self.outputs = in_tensors, out_tensors
+        self.input_names = [_input_name(t) for t in in_tensors]
+        self.output_names = (
+            list(self.output_keys)
+            if isinstance(self.output_keys, list)
+            else _unique([t.call[0].name for t in out_tensors])
+        )
+        shapes = [t.example_shape for t in in_tensors]
+        self.declared_shape = shapes[0] if len(shapes) == 1 else tuple(shapes)
+        if _draw:
+            self.build(self.declared_shape, inherited=inherited)
+        else:  # shapes only: stored weights will come (``load``)
+            graph.build(self.declared_shape)
+            self.example_shape = self.declared_shape
+
+    def build(self, input_shape=None, argument: str = "input_shape", inherited=None) -> None:
+        """Draw the initial weights for the inputs' shapes (fixed by the model's inputs);
+        layers another built model holds start from its weights."""
+        shape = self.declared_shape
+        if input_shape is not None and _as_shape(input_shape) != _as_shape(shape):
+            raise ValueError(
+                f"{argument}: expected the model inputs' shape {shape}; got {input_shape!r}"
+            )
+        specs = self.graph.build(shape)
+        weights = [spec.initializer(self.rng, spec.shape) for spec in specs]
+        for i, held in (inherited or {}).items():
+            part = self.graph.slices[i]
+            if [w.shape for w in held] == [w.shape for w in weights[part]]:
+                weights[part] = held
+        self.example_shape = shape
+        self.variables.set_host(weights)
+
+    @property
+    def input_shape(self):
+        """Keras's input shape(s): ``(None, *shape)``, a list of them for several inputs."""
+        shapes = [(None, *s) for s in self.graph.input_shapes(self.declared_shape)]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        values = self.graph.value_shapes(self.declared_shape)
+        shapes = [(None, *values[o]) for o in self.graph.outputs]
+        return shapes[0] if self.graph.single_output else shapes
+
+    # -- config --------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """As a ``Sequential``'s, with ``functional``: the inputs (name, shape, dtype),
+        the nodes ``[layer, [values]]`` (values: inputs first, then each node's output),
+        the output values and how inputs and outputs are structured."""
+        config = model_config.get_config(self)
+        config.pop("input_shape", None)
+        config["input_dim"] = None
+        config["functional"] = {
+            "inputs": [
+                {"name": name, "shape": list(t.example_shape), "dtype": t.dtype}
+                for name, t in zip(self.input_names, self.inputs)
+            ],
+            "nodes": [[n.layer, list(n.inputs)] for n in self.graph.nodes],
+            "outputs": list(self.graph.outputs),
+            "input_keys": self.input_keys,
+            "output_keys": self.output_keys,
+        }
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, build: bool = True) -> Functional:
+        """The model :meth:`get_config` describes (compiled if it was): fresh weights from
+        its seed, or (``build=False``) none drawn, for stored weights."""
+        spec = config["functional"]
+        layers = [layer_registry.from_config(c) for c in config["layers"]]
+        for layer, name in zip(layers, config.get("layer_names") or ()):
+            layer.name = name
+        inputs = [
+            Input(shape=tuple(i["shape"]), name=i["name"], dtype=i["dtype"]) for i in spec["inputs"]
+        ]
+        values = list(inputs)
+        for k, (layer, ids) in enumerate(spec["nodes"]):
+            if not (
+                _index(layer, len(layers)) and all(_index(i, len(values)) for i in ids) and ids
+            ):
+                raise ValueError(
+                    f"config: node {k}: expected a layer index and value indices; "
+                    f"got {[layer, ids]}"
+                )
+            values.append(symbolic_call(layers[layer], [values[i] for i in ids]))
+        if not all(_index(o, len(values)) for o in spec["outputs"]):
+            raise ValueError(f"config: outputs: expected value indices; got {spec['outputs']}")
+        outputs = [values[o] for o in spec["outputs"]]
+        model = cls(
+            structured(inputs, spec["input_keys"]),
+            structured(outputs, spec["output_keys"]),
+            name=config.get("name"),
+            seed=config["seed"],
+            _draw=build,
+        )
+        if [id(layer) for layer in model.layers] != [id(layer) for layer in layers]:
+            raise ValueError("config: the layers are not in the order their graph gives them")
+        if config["loss"] is not None:
+            model.compile(
+                config["loss"],
+                optimizers.from_config(config["optimizer"]),
+                config["metrics"],
+                config.get("precision"),
+            )
+        return model
+
+    @classmethod
+    def from_state(cls, state: dict) -> Functional:
+        model = cls.from_config(state["config"], build=False)
+        model_config.restore(model, state)
+        return model
+
+
+def _as_shape(shape):
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(_as_shape(s) if isinstance(s, (list, tuple)) else s for s in shape)
+
+
+def _index(value, size: int) -> bool:
+    return type(value) is int and 0 <= value < size
+
+
+def _input_name(tensor) -> str:
+    return tensor.input_layer.name if tensor.input_layer is not None else tensor.name
+
+
+def _unique(names: list) -> list:
+    """Names made unique as Keras does for outputs of one layer: ``name``, ``name_1``..."""
+    seen, out = {}, []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count}")
+    return out
