@@ -210,7 +210,11 @@ def test_cupy_draws_on_the_gpu():
         assert selected.owns(X) and X.dtype == selected.float_dtype
         np.testing.assert_array_equal(to_numpy(X), to_numpy(again[0]))
         X_host, _ = host(*datasets.make_classification(5000, 8, device_rng=False, seed=4))
-    np.testing.assert_array_equal(X_host, to_numpy(datasets.make_classification(5000, 8)[0]))
+    # drawn on the host, seed 4 gives NumPy's seed-4 rows (the seed rule), not the device's
+    np.testing.assert_array_equal(
+        X_host, to_numpy(datasets.make_classification(5000, 8, seed=4)[0])
+    )
+    assert not np.array_equal(X_host, to_numpy(X))
 
 
 @pytest.mark.parametrize(
