@@ -1,0 +1,59 @@
+"""scikit-learn's estimator checks on arraynet's three estimators, on NumPy float32 (the
+default backend) and float64; the checks they cannot pass are the expected failures that
+``arraynet.wrappers.expected_failed_checks`` lists with their reasons (none on float64)."""
+
+import pytest
+
+pytest.importorskip("sklearn", minversion="1.6")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import arraynet as an  # noqa: E402
+from arraynet.wrappers import (  # noqa: E402
+    SKLearnClassifier,
+    SKLearnRegressor,
+    SKLearnTransformer,
+    expected_failed_checks,
+)
+
+pytestmark = pytest.mark.xdist_group("sklearn_checks")
+
+
+def tiny_network(X, y, hidden=8, loss="categorical_crossentropy", activation="softmax"):
+    """One small hidden layer, an output per target column."""
+    model = an.Sequential(
+        [
+            an.layers.Dense(hidden, activation="relu"),
+            an.layers.Dense(y.shape[1], activation=activation),
+        ]
+    )
+    model.compile(loss=loss, optimizer=an.optimizers.Adam(learning_rate=0.05))
+    return model
+
+
+ESTIMATORS = [
+    SKLearnClassifier(tiny_network, fit_kwargs={"epochs": 5}),
+    SKLearnRegressor(
+        tiny_network, model_kwargs={"loss": "mse", "activation": None}, fit_kwargs={"epochs": 5}
+    ),
+    SKLearnTransformer(
+        tiny_network, model_kwargs={"loss": "mse", "activation": None}, fit_kwargs={"epochs": 2}
+    ),
+]
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=lambda e: expected_failed_checks(e, "float32")
+)
+def test_sklearn_checks_float32(estimator, check):
+    """The default backend: NumPy float32."""
+    check(estimator)
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=lambda e: expected_failed_checks(e, "float64")
+)
+def test_sklearn_checks_float64(estimator, check):
+    """NumPy float64: no expected failures."""
+    with an.use("numpy", dtype="float64"):
+        check(estimator)
