@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .. import layers as layer_registry
 from .. import optimizers
+from ..backend import to_numpy
 from ..layers.input import Input, SymbolicTensor, symbolic_call
 from ..network import Graph, Node
 from . import config as model_config
@@ -139,8 +140,9 @@ def _held_weights(graph: Graph) -> dict:
     found = {}
     for i, layer in enumerate(graph.layers):
         held = layer.holder()
-        if held is not None and held[0].built:
-            found[i] = held[0].layer_weights(held[1])
+        if held is not None and held[0].built:  # its values as they are (no rounding)
+            model, index = held
+            found[i] = [to_numpy(w) for w in model.variables.weights[model.graph.slices[index]]]
     return found
 
 
