@@ -75,6 +75,7 @@ from io import BytesIO
 import numpy as np
 
 from . import archive as archive_reading
+from . import distributed
 from .version import __version__
 
 FORMAT, VERSION = "arraynet", 1
@@ -105,6 +106,17 @@ def write_state(state: dict, path) -> None:
     path = os.path.realpath(given)
     if not given or os.path.isdir(path):
         raise ValueError(f"path: expected a file path; got {given!r}, a directory")
+    if distributed.process_count() > 1:  # process 0 writes; the others wait for the file
+        try:
+            if distributed.is_main_process():
+                _write(state, given, path)
+        finally:  # a failed write, too: the others are not left waiting
+            distributed.barrier(f"arraynet write_state {path}")
+        return
+    _write(state, given, path)
+
+
+def _write(state: dict, given: str, path: str) -> None:
     data = _archive(state)
     folder, name = os.path.split(path)
     stem = _temp_stem(name)

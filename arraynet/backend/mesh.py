@@ -103,17 +103,35 @@ def put(host: np.ndarray, sharding):
 
 
 def put_rows(host: np.ndarray, mesh, argument: str = "X"):
-    """Rows of data on the mesh, split along axis 0 (replicated where one process's rows do
-    not divide evenly over its devices; the compiled epoch pads and splits them)."""
+    """Rows of data on the mesh, split along axis 0 (replicated where they do not divide
+    evenly over the devices of one process; the compiled epoch pads and splits them).
+    Over several processes each gives its own rows, as many as every other process, a
+    multiple of its devices: together they are one array."""
     local = len(mesh.local_devices)
+    if mesh.is_multi_process:
+        _check_process_rows(host.shape[0], local, argument)
     if host.shape[0] % local == 0:
         return put(host, rows_sharding(mesh))
-    if mesh.is_multi_process:
-        raise ValueError(
-            f"{argument}: expected a number of rows divisible by this process's {local} "
-            f"devices when training over several processes; got {host.shape[0]}"
-        )
     return put(host, replicated(mesh))
+
+
+def _check_process_rows(rows: int, local: int, argument: str) -> None:
+    from jax.experimental import multihost_utils
+
+    every = multihost_utils.process_allgather(np.array([rows]))  # each process's count
+    if rows % local or len(set(np.ravel(every).tolist())) > 1:
+        raise ValueError(
+            f"{argument}: expected the same number of rows in every process, a multiple of "
+            f"its {local} devices; got {', '.join(map(str, np.ravel(every)))} rows"
+        )
+
+
+def process_rows(a) -> int:
+    """How many of ``a``'s rows are this process's (all of them in one process)."""
+    if getattr(a, "is_fully_addressable", True):
+        return a.shape[0]
+    starts = {s.index[0].start or 0: s.data.shape[0] for s in a.addressable_shards}
+    return sum(starts.values())
 
 
 def constrain_rows(a, mesh, axis: int = 0):
@@ -161,6 +179,8 @@ def pad_rows(a, rows: int, mesh):
 def local_rows(a) -> np.ndarray:
     """This process's rows of an array split over several processes (its shards in order,
     replicas once)."""
+    if a.is_fully_replicated or a.ndim == 0:
+        return np.array(a.addressable_shards[0].data)
     shards = {}
     for shard in a.addressable_shards:
         start = shard.index[0].start or 0 if shard.index else 0
@@ -252,3 +272,13 @@ def mesh_line() -> str:
         f"mesh of {len(devices)} {'/'.join(kinds)} device{'s' * (len(devices) > 1)} in "
         f"{processes} process{'es' * (processes > 1)} ({names})"
     )
+
+
+def data_on(backend, host: np.ndarray, dtype=None, argument: str = "X"):
+    """Rows of data (a host array) moved to ``backend``: on a mesh split along the rows,
+    over several processes this process's rows of one array; elsewhere ``asarray``."""
+    mesh = mesh_of(backend)
+    if mesh is None:
+        return backend.asarray(host, dtype)
+    dtype = backend.float_dtype if dtype is None else dtype
+    return put_rows(np.asarray(host, dtype=np.dtype(dtype)), mesh, argument)

@@ -33,4 +33,8 @@ def to_numpy(a) -> np.ndarray:
         return a.detach().cpu().numpy().copy()
     if library == "array_api_strict":
         return np.array(np.from_dlpack(a))
+    if library == "jax" and not a.is_fully_addressable:  # split over several processes
+        from .mesh import local_rows
+
+        return local_rows(a)  # this process's rows (all of a replicated array)
     return np.array(a)

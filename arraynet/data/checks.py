@@ -6,6 +6,7 @@ import numpy as np
 from array_api_compat import device
 
 from ..backend import Backend, host_array, library_of, same_device
+from ..backend.mesh import data_on
 from ..validation import check_choice, check_count, check_numeric
 
 MODES = ("full", "minibatch", "stochastic")
@@ -78,7 +79,7 @@ def inputs(backend: Backend, X, input_shape: tuple | None, argument: str = "X"):
     _check_input_shape(shape, input_shape, argument)
     if native:
         return _native_float(backend, X, argument)
-    return backend.asarray(fits_dtype(X, backend, argument))
+    return data_on(backend, fits_dtype(X, backend, argument), argument=argument)
 
 
 def _check_input_shape(shape: tuple, input_shape: tuple | None, argument: str) -> None:
@@ -137,7 +138,7 @@ def targets(backend: Backend, y, rows: int, output_shape, loss, names=("X", "y")
     _check_kind(xp, Y, loss, dtype, argument)
     if native:
         return _native_float(backend, Y, argument)
-    return backend.asarray(fits_dtype(Y, backend, argument))
+    return data_on(backend, fits_dtype(Y, backend, argument), argument=argument)
 
 
 def _check_kind(xp, Y, loss, dtype, argument="y") -> None:
@@ -218,7 +219,7 @@ def convert_checked(backend: Backend, X, y, output_shape, loss):
     already accepted (a streamed chunk, checked in the pass before training): the same
     conversion, without the checks' passes over the data."""
     dtype = backend.dtype
-    X = backend.asarray(np.asarray(X, dtype=dtype))
+    X = data_on(backend, np.asarray(X, dtype=dtype))  # on a mesh: split by rows
     Y = np.asarray(y)
     units = output_shape[0] if len(output_shape) == 1 else None
     column = Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1)
@@ -227,4 +228,4 @@ def convert_checked(backend: Backend, X, y, output_shape, loss):
         Y = labels[:, None] == np.arange(units)
     elif Y.ndim == 1 and units == 1:
         Y = Y.reshape(-1, 1)
-    return X, backend.asarray(np.asarray(Y, dtype=dtype))
+    return X, data_on(backend, np.asarray(Y, dtype=dtype), argument="y")

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..backend import numpy_backend
+from ..backend.mesh import process_rows
 from . import checks, sources, weights
 
 NO_TARGETS = object()
@@ -33,7 +34,8 @@ class Intake:
         if y is NO_TARGETS:
             return X, None
         output_shape = self.output_shape_for(tuple(X.shape[1:]))
-        return X, checks.targets(backend, y, X.shape[0], output_shape, self.loss, names)
+        rows = process_rows(X)  # this process's rows, where X is split over several
+        return X, checks.targets(backend, y, rows, output_shape, self.loss, names)
 
     def feed(self, backend, X, y, chunk_rows, validation_data, split, sample_weight=None,
              class_weight=None):  # fmt: skip
