@@ -9,7 +9,9 @@ import subprocess
 
 import nox
 
-nox.options.sessions = ["numpy", "jax", "torch", "array_api_strict", "cupy", "lint", "examples"]
+nox.options.sessions = [
+    "numpy", "jax", "torch", "array_api_strict", "cupy", "multidevice", "lint", "examples",
+]  # fmt: skip
 nox.options.reuse_existing_virtualenvs = True
 
 EXTRAS = {
@@ -58,6 +60,16 @@ def cupy(session):
     if _cuda_device_count() == 0:
         session.skip("no CUDA device here (nvidia-smi lists none): the cupy backend needs one")
     _suite(session, "cupy")
+
+
+@nox.session
+def multidevice(session):
+    """Data-parallel training on JAX over 8 simulated CPU devices, in one process and in
+    two processes of four (the tests start child processes with ``JAX_NUM_CPU_DEVICES``)."""
+    session.install("-e", ".[test,jax]")
+    session.run(
+        "pytest", "-q", "-m", "multidevice", *session.posargs, env={"ARRAYNET_BACKEND": "jax"}
+    )
 
 
 @nox.session

@@ -1,0 +1,163 @@
+"""A child process for tests/test_distributed.py: JAX on simulated CPU devices.
+
+The device count must be set before JAX starts (the test process has started it with one
+device), so each check runs here, in a fresh interpreter, and writes what it found as JSON:
+
+    python tests/multidevice_worker.py single OUT            # 8 devices, one process
+    python tests/multidevice_worker.py process OUT PORT I N  # process I of N, 4 devices each
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+
+CASES = [("full", None), ("minibatch", 64), ("minibatch", 100)]
+ROWS, FEATURES, CLASSES, EPOCHS = 480, 6, 3, 4
+
+
+def data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(ROWS, FEATURES))
+    y = (X[:, 0] + np.sin(2 * X[:, 1]) > 0).astype(int) + (X[:, 2] > 1).astype(int)
+    return X, y
+
+
+def model(an, dropout: bool):
+    layers = [an.layers.Dense(16, activation="tanh")]
+    if dropout:
+        layers.append(an.layers.Dropout(0.2))
+    layers.append(an.layers.Dense(CLASSES, activation="softmax"))
+    net = an.Sequential(layers, seed=3)
+    net.compile(optimizer=an.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    return net
+
+
+def train(an, X, y, mode, batch_size, devices):
+    """Weights, History losses and predictions of one fit, on one device or a mesh."""
+    with an.use("jax", dtype="float64", devices=devices):
+        net = model(an, dropout=mode == "minibatch")
+        history = net.fit(
+            X, y, mode=mode, batch_size=batch_size, epochs=EPOCHS, shuffle=True, verbose=0
+        )
+        return {
+            "weights": [w.tolist() for w in net.get_weights()],
+            "losses": list(history.history["loss"]),
+            "predictions": net.predict(X, verbose=0).tolist(),
+        }, net
+
+
+def spy_on_placement(found: dict):
+    """Record how the training data and each compiled batch are split."""
+    import jax
+
+    from arraynet.backend import mesh
+
+    pad_rows, batch_taker = mesh.pad_rows, mesh.batch_taker
+
+    def padded(a, rows, mesh_):
+        out = pad_rows(a, rows, mesh_)
+        indices = sorted((s.index[0].start or 0, s.device.id) for s in out.addressable_shards)
+        found.setdefault("data_shards", []).append(
+            {"shards": len(out.addressable_shards), "starts": [i for i, _ in indices],
+             "devices": len({d for _, d in indices}), "rows": rows}
+        )  # fmt: skip
+        return out
+
+    def taker(arrays, size, mesh_):
+        take = batch_taker(arrays, size, mesh_)
+
+        def spied(i, start):
+            parts = take(i, start)
+            jax.debug.inspect_array_sharding(
+                parts[0], callback=lambda s: found.setdefault("batch", []).append(str(s.spec))
+            )
+            return parts
+
+        return spied
+
+    mesh.pad_rows, mesh.batch_taker = padded, taker
+
+
+def single(out: str) -> None:
+    import arraynet as an
+
+    X, y = data()
+    found = {"devices": len(__import__("jax").devices()), "cases": {}}
+    for mode, batch_size in CASES:
+        one, _ = train(an, X, y, mode, batch_size, devices=None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            many, net = train(an, X, y, mode, batch_size, devices="all")
+        weights = net.variables.weights
+        found["cases"][f"{mode}-{batch_size}"] = {
+            "one": one,
+            "many": many,
+            "weight_devices": [len(w.sharding.device_set) for w in weights],
+            "replicated": [bool(w.sharding.is_fully_replicated) for w in weights],
+            "warnings": [str(w.message) for w in caught],
+        }
+    spied = {}
+    spy_on_placement(spied)
+    an.backend.clear_session()  # compile again, with the spies
+    train(an, X, y, "minibatch", 64, devices="all")
+    found["spied"] = spied
+    found["stochastic"] = stochastic(an, X, y)
+    found["memory"] = {str(d): memory(an, X, y, d) for d in (None, "all")}
+    with open(out, "w") as f:
+        json.dump(found, f)
+
+
+def stochastic(an, X, y) -> dict:
+    with an.use("jax", dtype="float64", devices="all"):
+        net = model(an, dropout=False)
+        net.fit(X, y, mode="minibatch", batch_size=64, epochs=1, verbose=0)
+        before = net.get_weights()
+        try:
+            net.fit(X, y, mode="stochastic", epochs=1, verbose=0)
+        except ValueError as err:
+            message = str(err)
+        else:
+            message = None
+        same = all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+        return {"message": message, "unchanged": same}
+
+
+def memory(an, X, y, devices) -> dict:
+    """What a too-small ``memory_limit`` says, on one device and on the mesh."""
+    with an.use("jax", dtype="float64", devices=devices, memory_limit=1000):
+        try:
+            model(an, dropout=False).fit(X, y, mode="minibatch", batch_size=64, verbose=0)
+        except an.DeviceMemoryError as err:
+            return {"needed": err.needed, "message": str(err)}
+    return {}
+
+
+def process(out: str, port: str, index: str, count: str) -> None:
+    import arraynet as an
+
+    index, count = int(index), int(count)
+    an.distributed.initialize(f"127.0.0.1:{port}", num_processes=count, process_id=index)
+    X, y = data()
+    rows = slice(index * ROWS // count, (index + 1) * ROWS // count)  # this process's rows
+    found = {"devices": len(__import__("jax").devices()), "cases": {}}
+    for mode, batch_size in CASES:
+        many, net = train(an, X[rows], y[rows], mode, batch_size, devices="all")
+        found["cases"][f"{mode}-{batch_size}"] = {"many": many}
+    path = os.path.join(os.path.dirname(out), "model.arraynet")
+    with an.use("jax", dtype="float64", devices="all"):
+        net.save(path)
+        loaded = an.load(path)
+        found["loaded_equal"] = all(
+            np.array_equal(a, b) for a, b in zip(net.get_weights(), loaded.get_weights())
+        )
+    with open(out, "w") as f:
+        json.dump(found, f)
+
+
+if __name__ == "__main__":
+    {"single": single, "process": process}[sys.argv[1]](*sys.argv[2:])
