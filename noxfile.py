@@ -4,6 +4,7 @@
 CUDA device.
 """
 
+import os
 import shutil
 import subprocess
 
@@ -70,6 +71,27 @@ def multidevice(session):
     session.run(
         "pytest", "-q", "-m", "multidevice", *session.posargs, env={"ARRAYNET_BACKEND": "jax"}
     )
+
+
+GPU_BACKENDS = ("cupy", "jax", "torch")
+GPU_ENV = {
+    "ARRAYNET_TORCH_DEVICE": "cuda",  # torch's tests on the GPU (tests/conftest.py)
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # JAX and CuPy share the card
+}
+
+
+@nox.session
+def gpu(session):
+    """The GPU selection (``pytest -m gpu``, tests/gpu_selection.py) on each CUDA backend:
+    cupy, jax on CUDA, torch on "cuda". ``ARRAYNET_CUDA=12`` installs the CUDA 12 wheels
+    (default 13); ``nox -s gpu -- -n 4`` passes pytest options on."""
+    if _cuda_device_count() == 0:
+        session.skip("no CUDA device here (nvidia-smi lists none)")
+    cuda = os.environ.get("ARRAYNET_CUDA", "13")
+    session.install("-e", f".[test,torch,cuda{cuda}]")
+    for backend in GPU_BACKENDS:
+        env = {**GPU_ENV, "ARRAYNET_BACKEND": backend}
+        session.run("pytest", "-q", "-m", "gpu", *session.posargs, env=env)
 
 
 @nox.session

@@ -8,6 +8,10 @@ Which tests exist depends only on what is installed, never on probing a device: 
 needs every worker to collect the same tests, and a device probe (``an.available_backends()``
 initialises CUDA, JAX's platforms...) can answer differently in two processes.
 
+``ARRAYNET_TORCH_DEVICE=cuda`` makes "cuda" the torch backend's device where a test names
+none (the GPU selection runs torch on the GPU so). Tests in tests/gpu_selection.py are
+marked ``gpu``: ``pytest -m gpu`` runs them.
+
 ``assert_printed`` checks a line a book example prints: its numbers to 1e-12 relative, not
 their digits (the 17th can differ between CPUs), its words exactly.
 """
@@ -47,6 +51,41 @@ def _skip_reason(name: str) -> str | None:
     except (ImportError, RuntimeError) as err:
         return f"backend {name!r} cannot run here: {err}"
     return None
+
+
+def _torch_default_device(device: str) -> None:
+    """The torch backend's device where ``use`` names none: ``device`` (for this run)."""
+    from arraynet.backend import libraries
+
+    plain = libraries._LOADERS["torch"]
+    libraries._LOADERS["torch"] = lambda dtype, asked: plain(
+        dtype, device if asked is None else asked
+    )
+
+
+if os.environ.get("ARRAYNET_TORCH_DEVICE"):
+    _torch_default_device(os.environ["ARRAYNET_TORCH_DEVICE"])
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: the GPU selection (tests/gpu_selection.py; pytest -m gpu, nox -s gpu)"
+    )
+
+
+def _selection_pattern(entry: str) -> re.Pattern:
+    """``entry`` (``*`` any text) as a pattern of whole test ids, under any folder."""
+    return re.compile("(?:.*/)?" + re.escape(entry).replace(r"\*", ".*"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of the GPU selection ``gpu`` (their ids, whatever the backends)."""
+    from gpu_selection import GPU_TESTS
+
+    patterns = [_selection_pattern(entry) for entry in GPU_TESTS]
+    for item in items:
+        if any(p.fullmatch(item.nodeid) for p in patterns):
+            item.add_marker(pytest.mark.gpu)
 
 
 @pytest.fixture(params=_backends_under_test())

@@ -138,7 +138,7 @@ def test_torch_cpu_products_ignore_the_setting(monkeypatch):
         "matmul",
         lambda a, b: seen.append(torch.get_float32_matmul_precision()) or real(a, b),
     )
-    with an.use("torch", matmul_precision="medium") as selected:
+    with an.use("torch", device="cpu", matmul_precision="medium") as selected:
         selected.xp.matmul(torch.ones((2, 3)), torch.ones((3, 2)))
     assert seen == ["highest"]
 
