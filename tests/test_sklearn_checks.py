@@ -19,16 +19,25 @@ from arraynet.wrappers import (  # noqa: E402
 pytestmark = pytest.mark.xdist_group("sklearn_checks")
 
 
-def tiny_network(X, y, hidden=8, loss="categorical_crossentropy", activation="softmax"):
-    """One small hidden layer, an output per target column."""
-    model = an.Sequential(
-        [
-            an.layers.Dense(hidden, activation="relu"),
-            an.layers.Dense(y.shape[1], activation=activation),
-        ]
-    )
-    model.compile(loss=loss, optimizer=an.optimizers.Adam(learning_rate=0.05))
-    return model
+class TinyNetwork:
+    """Builds one small hidden layer and an output per target column (a class, not a
+    function, for a repr without an address: pytest-xdist workers must agree on test ids)."""
+
+    def __call__(self, X, y, hidden=8, loss="categorical_crossentropy", activation="softmax"):
+        model = an.Sequential(
+            [
+                an.layers.Dense(hidden, activation="relu"),
+                an.layers.Dense(y.shape[1], activation=activation),
+            ]
+        )
+        model.compile(loss=loss, optimizer=an.optimizers.Adam(learning_rate=0.05))
+        return model
+
+    def __repr__(self) -> str:
+        return "TinyNetwork()"
+
+
+tiny_network = TinyNetwork()
 
 
 ESTIMATORS = [

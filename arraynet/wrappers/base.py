@@ -84,6 +84,7 @@ class SKLBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.array_api_support = True  # dispatch: the data's library trains and answers
         tags.target_tags.multi_output = True  # a network has as many outputs as asked
         return tags
 
@@ -154,6 +155,8 @@ class SKLBase(BaseEstimator):
                 options["sample_weight"] = frequency_weights(sample_weight, X)
             history = model.fit(X, targets, **options)
         self.model_ = model
+        if not reuse:
+            self.fitted_placement_ = dispatch.placement(X)
         logs = {key: list(values) for key, values in history.history.items()}
         if reuse and hasattr(self, "history_"):
             logs = {key: [*self.history_.get(key, []), *values] for key, values in logs.items()}
@@ -195,10 +198,11 @@ class SKLBase(BaseEstimator):
 
     # -- inference ---------------------------------------------------------------------------
 
-    def raw_output(self, X):
+    def raw_output(self, X, method: str):
         """The network's output for ``X``: host NumPy, or under array-API dispatch an array
-        of ``X``'s library on its device."""
+        of ``X``'s library on its device (the fit's: another is refused, naming ``method``)."""
         check_is_fitted(self)
+        dispatch.check_same_placement(self, X, method)
         with dispatch.backend_for(X) as dispatched:
             X, _ = self.check_data(X, reset=False)
             if dispatched:

@@ -1,8 +1,9 @@
 """Where an estimator trains: under ``sklearn.set_config(array_api_dispatch=True)``, data of
 another array library (torch, JAX, CuPy, array-api-strict) is trained on and predicted on
-that library's arraynet backend, on its device, in its float dtype, and the estimator
-answers in that library's arrays. Otherwise data is checked into NumPy and trained on the
-backend selected with ``arraynet.use``."""
+that library's arraynet backend, on its device, in the selected float dtype (float32 unless
+``arraynet.use(..., dtype="float64")``), and the estimator answers in that library's
+arrays. Otherwise data is checked into NumPy and trained on the backend selected with
+``arraynet.use``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import array_api_compat
 import numpy as np
 import sklearn
 
-from ..backend import library_of, use
+from ..backend import current_backend, library_of, use
 
 
 def dispatched_library(X) -> str | None:
@@ -41,13 +42,8 @@ def backend_for(X):
     if name is None:
         yield False
         return
-    with use(name, dtype=_dtype_name(X), device=_device_of(name, X)):
+    with use(name, dtype=current_backend().dtype, device=_device_of(name, X)):
         yield True
-
-
-def _dtype_name(X) -> str:
-    xp = array_api_compat.array_namespace(X)
-    return "float64" if X.dtype == xp.float64 else "float32"
 
 
 def _device_of(name: str, X):
@@ -58,7 +54,29 @@ def _device_of(name: str, X):
         return next(iter(X.devices()))
     if name == "cupy":
         return X.device.id
-    return None
+    return X.device  # array-api-strict's Device
+
+
+def placement(X) -> tuple[str, str]:
+    """``X``'s library and device, as dispatch sees them (lists and NumPy: host NumPy)."""
+    name = library_of(X)
+    if name in (None, "numpy"):
+        return "numpy", "cpu"
+    return name, str(array_api_compat.device(X))
+
+
+def check_same_placement(estimator, X, method: str) -> None:
+    """Under dispatch, refuse ``X`` of another library or device than the fit's data (as
+    scikit-learn's array-API estimators do)."""
+    if not sklearn.get_config().get("array_api_dispatch", False):
+        return
+    fitted, given = getattr(estimator, "fitted_placement_", None), placement(X)
+    if fitted is not None and given != fitted:
+        raise ValueError(
+            f"X: {type(estimator).__name__}.{method}() must use the same namespace and device "
+            f"as fit under array-API dispatch: fitted on {fitted[0]} ({fitted[1]}); "
+            f"got {given[0]} ({given[1]})"
+        )
 
 
 def like(values: np.ndarray, reference):

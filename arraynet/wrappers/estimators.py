@@ -88,17 +88,19 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, classes), in ``X``'s library under dispatch."""
-        return probabilities(self.raw_output(X), len(self.classes_), self.from_logits())
+        out = self.raw_output(X, "predict_proba")
+        return probabilities(out, len(self.classes_), self.from_logits())
 
     def decision_function(self, X):
         """Log-odds of ``classes_[1]`` (two classes, shape (n,)), else per-class
         log-probabilities (logits for a loss from logits), shape (n, classes)."""
-        out = self.raw_output(X)
+        out = self.raw_output(X, "decision_function")
         return decision_values(out, len(self.classes_), self.from_logits())
 
     def predict(self, X):
         """The most probable class of each row (labels from ``classes_``)."""
-        proba = self.predict_proba(X)
+        out = self.raw_output(X, "predict")
+        proba = probabilities(out, len(self.classes_), self.from_logits())
         xp = array_api_compat.array_namespace(proba)
         index = xp.argmax(proba, axis=1)
         classes = dispatch.like(self.classes_, proba)
@@ -118,7 +120,7 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
         return self.train(X, y, sample_weight, {"epochs": 1, "initial_epoch": 0}, reuse)
 
     def predict(self, X):
-        out = self.raw_output(X)
+        out = self.raw_output(X, "predict")
         return out[:, 0] if self.target_ndim_ == 1 else out
 
     def __sklearn_tags__(self):
@@ -151,7 +153,7 @@ class SKLearnTransformer(TransformerMixin, SKLBase):
 
     def transform(self, X):
         """The network's output for ``X``, shape (n, outputs)."""
-        return self.raw_output(X)
+        return self.raw_output(X, "transform")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,7 +25,7 @@ def decision_values(out, n_classes: int, from_logits: bool):
     """Log-odds of the second class (two classes, shape (n,)), else per-class logits or
     log-probabilities; positive (or largest) where ``predict`` chooses that class."""
     xp = array_api_compat.array_namespace(out)
-    tiny = xp.finfo(out.dtype).tiny
+    tiny = xp.finfo(out.dtype).smallest_normal
     if out.shape[1] == 1 and n_classes == 2:
         if from_logits:
             return out[:, 0]
