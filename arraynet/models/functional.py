@@ -17,13 +17,17 @@ as initial weights). ``model.layers`` lists the layers, not the ``InputLayer`` o
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import layers as layer_registry
 from .. import optimizers
 from ..backend import to_numpy
 from ..layers.input import Input, SymbolicTensor, symbolic_call
 from ..network import Graph, Node
+from ..network.graph import unpack
 from . import config as model_config
 from .model import Model
+from .multi_io import MultiIntake, MultiLoss, by_output, compiled_parts, metric_lists
 
 
 def flatten_tensors(structure, argument: str) -> tuple[list, object]:
@@ -161,6 +165,11 @@ class Functional(Model):
         super().__init__(graph, None, seed, name)
         self.inputs, self.outputs = in_tensors, out_tensors
         self.input_names = [_input_name(t) for t in in_tensors]
+        # how data name the inputs: a dict's keys, else the input layers' names
+        self.input_data_names = (
+            list(self.input_keys) if isinstance(self.input_keys, list) else self.input_names
+        )
+        self.compile_spec = None  # per-output losses and metrics (several outputs)
         self.output_names = (
             list(self.output_keys)
             if isinstance(self.output_keys, list)
@@ -203,6 +212,46 @@ class Functional(Model):
         shapes = [(None, *values[o]) for o in self.graph.outputs]
         return shapes[0] if self.graph.single_output else shapes
 
+    # -- several inputs and outputs (``multi_io.py``) --------------------------------------
+
+    @property
+    def multi(self) -> bool:
+        """Whether data travel packed (several inputs or outputs) or per-output losses."""
+        graph = self.graph
+        return graph.n_inputs > 1 or not graph.single_output or self.compile_spec is not None
+
+    def compile(self, loss="squared_error", optimizer="sgd", metrics=(), precision=None,
+                loss_weights=None, **kwargs) -> None:  # fmt: skip
+        """As ``Model.compile``; with several outputs ``loss`` one for all, a list or a dict
+        by output name, ``loss_weights`` a list or dict, ``metrics`` a list with one entry
+        per output or a dict by output name (``multi_io.py``)."""
+        names = self.output_names
+        if len(names) == 1 and loss_weights is None:
+            if isinstance(loss, (list, tuple, dict)):
+                loss = by_output(loss, names, "loss")[0]
+            entries = metric_lists(metrics, names)[0]
+            Model.compile(self, loss, optimizer, entries, precision, **kwargs)
+            self.compile_spec = None
+            return
+        multi, chosen, spec = compiled_parts(self, loss, metrics, loss_weights)
+        Model.compile(self, multi, optimizer, (), precision, **kwargs)
+        self.metrics, self.compile_spec = chosen, spec
+
+    def intake(self):
+        if not self.multi:
+            return super().intake()
+        loss = self.network.loss
+        parts = loss.parts if isinstance(loss, MultiLoss) else [loss] * len(self.output_names)
+        return MultiIntake(self, parts)
+
+    def predict(self, X, batch_size=None, verbose="auto"):
+        """The outputs for ``X`` (a list or dict for several inputs), as host NumPy: one
+        array, or a list (a dict for dict outputs) of them."""
+        P = super().predict(X, batch_size, verbose)
+        if self.graph.single_output:
+            return P
+        return structured(list(unpack(np, P, self.graph.output_shapes)), self.output_keys)
+
     # -- config --------------------------------------------------------------------------
 
     def get_config(self) -> dict:
@@ -210,6 +259,10 @@ class Functional(Model):
         the nodes ``[layer, [values]]`` (values: inputs first, then each node's output),
         the output values and how inputs and outputs are structured."""
         config = model_config.get_config(self)
+        if self.compile_spec is not None:
+            config["loss"] = self.compile_spec["losses"]
+            config["metrics"] = self.compile_spec["metrics"]
+            config["loss_weights"] = self.compile_spec["loss_weights"]
         config.pop("input_shape", None)
         config["input_dim"] = None
         config["functional"] = {
@@ -263,6 +316,7 @@ class Functional(Model):
                 optimizers.from_config(config["optimizer"]),
                 config["metrics"],
                 config.get("precision"),
+                loss_weights=config.get("loss_weights"),
             )
         return model
 

@@ -14,9 +14,26 @@ The weights travel as one flat tuple: layer by layer, each layer's params then i
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from ..layers.base import INFERENCE, Context
+
+
+def pack(xp, arrays):
+    """Arrays of the same rows as one ``(rows, total)`` array: each flattened per row, side
+    by side (how several inputs or outputs travel through the training loops)."""
+    return xp.concat([xp.reshape(a, (a.shape[0], -1)) for a in arrays], axis=1)
+
+
+def unpack(xp, packed, shapes) -> tuple:
+    """The arrays :func:`pack` joined, of per-example ``shapes``."""
+    parts, start = [], 0
+    for shape in shapes:
+        stop = start + math.prod(shape)
+        parts.append(xp.reshape(packed[:, start:stop], (packed.shape[0], *shape)))
+        start = stop
+    return tuple(parts)
 
 
 class Node(NamedTuple):
@@ -128,6 +145,9 @@ class Graph:
         specs = self.specs(input_shape)
         shapes = self.input_shapes(input_shape)
         self.input_shape = shapes[0] if self.n_inputs == 1 else tuple(shapes)
+        values = self.value_shapes(input_shape)
+        self.built_input_shapes = tuple(shapes)
+        self.output_shapes = tuple(values[o] for o in self.outputs)
         self.slices, self.trainable_index, start = [], [], 0
         self.param_counts = [len(params) for params, _ in specs]
         for params, states in specs:

@@ -5,6 +5,12 @@ A loss whose ``fuses_with`` names the output layer's activation takes its delta 
 layer's pre-activation (log-sum-exp: the book's ``P - Y`` without dividing by a saturated
 derivative). Under a mixed-precision :class:`~arraynet.precision.Policy` the layers run
 in the 16-bit compute dtype and the loss in float32.
+
+Several inputs or outputs travel packed (``graph.pack``): ``X`` is one ``(rows, total)``
+array holding every input flattened side by side, ``P`` and ``Y`` likewise for the
+outputs, so the data intake, batching, shuffling and JAX's compiled loops see one array;
+the network unpacks them around the graph (a loss over several outputs is
+``models/multi_io.py``'s ``MultiLoss``, on the packed arrays).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from itertools import chain
 
 from ..precision import FULL, Policy
-from .graph import Graph
+from .graph import Graph, pack, unpack
 
 
 class Network:
@@ -47,11 +53,27 @@ class Network:
     def forward(self, xp, weights, X, noise=None, training: bool = False):
         """``(P, caches)``; under mixed precision the layers compute low, ``P`` comes back up."""
         if self.compute is None:
-            return self.graph.forward(xp, weights, X, noise, training)
+            return self._graph_forward(xp, weights, X, noise, training)
         low = self.policy.low
         noise = low(xp, noise) if noise else noise
-        P, caches = self.graph.forward(xp, low(xp, weights), low(xp, (X,))[0], noise, training)
+        P, caches = self._graph_forward(xp, low(xp, weights), low(xp, (X,))[0], noise, training)
         return self.policy.high(xp, (P,), X)[0], caches
+
+    def _graph_forward(self, xp, weights, X, noise, training):
+        """The graph's forward, several inputs unpacked and several outputs packed."""
+        graph = self.graph
+        if graph.n_inputs > 1:
+            X = unpack(xp, X, graph.built_input_shapes)
+        P, caches = graph.forward(xp, weights, X, noise, training)
+        return (P if graph.single_output else pack(xp, P)), caches
+
+    def _backward(self, xp, weights, caches, delta, at_Z):
+        """The graph's backward from the (packed) delta at the output(s)."""
+        graph = self.graph
+        if not graph.single_output:
+            delta = unpack(xp, delta, graph.output_shapes)
+            at_Z = (at_Z,) * len(delta)
+        return graph.backward(xp, weights, caches, delta, at_Z)
 
     def predict(self, xp, weights, X):
         return self.forward(xp, weights, X)[0]
@@ -93,17 +115,17 @@ class Network:
         """
         graph = self.graph
         if self.compute is None:
-            P, caches = graph.forward(xp, weights, X, noise, training)
+            P, caches = self._graph_forward(xp, weights, X, noise, training)
         else:
             P, caches = self.forward(xp, weights, X, noise, training)
         value, delta, at_Z = self._loss(xp, P, caches, Y)
         if scale is not None:
             delta = delta * scale
         if self.compute is None:
-            grads = graph.backward(xp, weights, caches, delta, at_Z)
+            grads = self._backward(xp, weights, caches, delta, at_Z)
         else:
             low = self.policy.low
-            grads = graph.backward(xp, low(xp, weights), caches, low(xp, (delta,))[0], at_Z)
+            grads = self._backward(xp, low(xp, weights), caches, low(xp, (delta,))[0], at_Z)
             grads = [self.policy.high(xp, g, X) for g in grads]
         if scale is not None:
             grads = [tuple(g / scale for g in layer) for layer in grads]
