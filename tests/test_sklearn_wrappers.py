@@ -303,3 +303,16 @@ def test_a_functional_model_fits_copies_and_pickles():
     np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
     instance = SKLearnClassifier(functional(X, np.zeros((1, 3))), random_state=0).fit(X, LABELS)
     assert type(instance.model_) is type(est.model_)
+
+
+def test_clone_copies_a_model_instance_through_its_archive(backend):
+    model = mlp(X, np.zeros((1, 3)))
+    with an.use(backend):
+        warm = SKLearnClassifier(model, warm_start=True, fit_kwargs={"epochs": 2}).fit(X, LABELS)
+        copied = clone(warm)
+        assert copied.model is not model and not hasattr(copied, "model_")
+        for w, v in zip(copied.model.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(w, v)
+        copied.fit(X, LABELS)
+    search = GridSearchCV(SKLearnClassifier(model, random_state=0), {"fit__epochs": [1, 2]}, cv=2)
+    assert search.fit(X, LABELS).best_estimator_.model_ is not model

@@ -38,6 +38,11 @@ class ModelArchive:
             return load(path)
 
 
+def copy_model(model: Model) -> Model:
+    """A copy of ``model`` (weights, optimizer state, generator) through its archive bytes."""
+    return ModelArchive.of(model).load()
+
+
 def pack(state: dict, keys=("model", "model_")) -> dict:
     """``state`` (an estimator's ``__dict__``) with its models as archives."""
     return {

@@ -4,10 +4,11 @@ and pickling it through arraynet's model archives."""
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -87,6 +88,22 @@ class SKLBase(BaseEstimator):
         tags.array_api_support = True  # dispatch: the data's library trains and answers
         tags.target_tags.multi_output = True  # a network has as many outputs as asked
         return tags
+
+    def __sklearn_clone__(self):
+        """An unfitted copy with the same parameters (``sklearn.clone``): a model instance
+        copied through its archive bytes (weights and optimizer state kept, for
+        ``warm_start``), the other parameters as scikit-learn copies them."""
+        params = {
+            name: archive.copy_model(value)
+            if isinstance(value, Model)
+            else clone(value, safe=False)
+            for name, value in self.get_params(deep=False).items()
+        }
+        copied = type(self)(**params)
+        for name in ("_metadata_request", "_sklearn_output_config"):  # as sklearn.clone does
+            if name in vars(self):
+                setattr(copied, name, copy.deepcopy(vars(self)[name]))
+        return copied
 
     # -- pickling -------------------------------------------------------------------------
 
