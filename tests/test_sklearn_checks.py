@@ -16,8 +16,6 @@ from arraynet.wrappers import (  # noqa: E402
     expected_failed_checks,
 )
 
-pytestmark = pytest.mark.xdist_group("sklearn_checks")
-
 
 class TinyNetwork:
     """Builds one small hidden layer and an output per target column (a class, not a

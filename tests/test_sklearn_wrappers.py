@@ -220,8 +220,10 @@ def test_transformer_without_y_learns_to_reproduce_x_and_feeds_a_pipeline():
         mlp, model_kwargs={"activation": None, "loss": "mse", "hidden": 4},
         fit_kwargs={"epochs": 200}, random_state=0,
     )  # fmt: skip
-    out = clone(coder).fit_transform(X)
+    fitted = clone(coder).fit(X)
+    out = fitted.transform(X)
     assert out.shape == (60, 4)
+    assert list(fitted.get_feature_names_out()) == [f"sklearntransformer{i}" for i in range(4)]
     assert np.mean((out - X) ** 2) < 0.2 * np.mean(X**2)
     pipe = make_pipeline(coder, LogisticRegression()).fit(X, LABELS)
     assert pipe.score(X, LABELS) > 0.8

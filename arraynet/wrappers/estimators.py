@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import array_api_compat
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.utils.multiclass import type_of_target
 
 from ..backend import to_numpy
@@ -129,11 +134,17 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
         return tags
 
 
-class SKLearnTransformer(TransformerMixin, SKLBase):
+class SKLearnTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, SKLBase):
     """A transformer around an arraynet model (Keras 3's ``SKLearnTransformer``):
     ``transform`` returns the network's output. ``fit(X, y)`` trains it to map ``X`` to
     ``y``; ``fit(X)`` (no ``y``) to reproduce ``X`` (an autoencoder's training). The
-    output is the backend's float dtype, whatever the input's."""
+    output is the backend's float dtype, whatever the input's. ``get_feature_names_out``
+    names the output columns ``sklearntransformer0``, ... (so ``set_output`` works)."""
+
+    @property
+    def _n_features_out(self) -> int:
+        """The network's output columns (scikit-learn's feature-names mixin reads this)."""
+        return int(self.model_.output_shape[-1])
 
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         """Fit the model to ``(X, y)``, or to ``(X, X)`` without ``y``."""
