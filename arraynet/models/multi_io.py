@@ -187,7 +187,7 @@ def compiled_parts(model, loss, metrics, loss_weights):
 def metric_lists(metrics, names: list) -> list[list]:
     """Per output, its list of metrics (Keras: a list with one entry per output, or a dict
     by output name; a single output takes a plain list)."""
-    if metrics is None:
+    if metrics is None or (isinstance(metrics, (list, tuple, dict)) and not metrics):
         return [[] for _ in names]
     if isinstance(metrics, str) or callable(metrics) and not isinstance(metrics, dict):
         metrics = [metrics]
