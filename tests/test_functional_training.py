@@ -145,3 +145,37 @@ def test_saved_with_its_losses_resumes_exactly(tmp_path):
         assert list(history) == ["loss", "first_loss", "second_loss", "first_mae"]
         for a, b in zip(loaded.get_weights(), whole.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_jax_trains_the_graph_in_one_compiled_program():
+    """Several inputs and outputs on JAX: the epochs compile once (the epoch loop and its
+    batches, one program), then other rows of the bucket, more epochs and a new model of
+    the same config compile nothing, with NumPy's numbers."""
+    jax = pytest.importorskip("jax")
+    count = [0]
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            count[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+
+    def run(backend, rows, epochs):
+        rng = np.random.default_rng(rows)
+        X = [rng.normal(size=(rows, 3)), rng.normal(size=(rows, 2))]
+        Y = [rng.normal(size=(rows, 2)), rng.normal(size=(rows, 1))]
+        model = _two_by_two(11)
+        model.compile(["mse", "mae"], "adam", metrics=[["mae"], []], loss_weights=[1.0, 0.25])
+        with an.use(backend, dtype="float64"):
+            history = model.fit(X, Y, epochs=epochs, batch_size=8, seed=2, verbose=0)
+            return history.history, model.get_weights()
+
+    run("jax", 40, 1)
+    start = count[0]
+    for rows, epochs in [(37, 3), (60, 2)]:
+        got, want = run("jax", rows, epochs), run("numpy", rows, epochs)
+        for key in want[0]:
+            np.testing.assert_allclose(got[0][key], want[0][key], rtol=1e-9)
+        for a, b in zip(got[1], want[1]):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert count[0] == start

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import losses
 from .. import metrics as metrics_module
+from ..backend import numpy_backend
 from ..data import checks
 from ..data.intake import NO_TARGETS, Intake
 from ..losses.base import Loss
@@ -208,8 +211,13 @@ class MultiIntake(Intake):
     def arrays(self, backend, X, y=NO_TARGETS, input_shape=None, names=("X", "y")):
         model, graph = self.model, self.model.graph
         given = _listed(X, model.input_data_names, names[0], "input")
+        Ys = None if y is NO_TARGETS else _listed(y, model.output_names, names[1], "output")
+        # host data are checked and packed on the host, then moved as one array (no
+        # device program per shape); data already on the device stay there
+        on_host = not any(_native(backend, a) for _, a in given + (Ys or []))
+        where = numpy_backend(backend.dtype) if on_host else backend
         Xs = [
-            checks.inputs(backend, Xi, shape, f"{names[0]}{key}")
+            checks.inputs(where, Xi, shape, f"{names[0]}{key}")
             for (key, Xi), shape in zip(given, graph.built_input_shapes)
         ]
         rows = Xs[0].shape[0]
@@ -218,17 +226,17 @@ class MultiIntake(Intake):
                 raise ValueError(
                     f"{names[0]}{key}: expected {rows} rows, as the first input; got {Xi.shape[0]}"
                 )
-        self.check_input(backend.xp, Xs[0] if len(Xs) == 1 else tuple(Xs), names[0])
-        X = Xs[0] if len(Xs) == 1 else pack(backend.xp, Xs)
-        if y is NO_TARGETS:
+        self.check_input(where.xp, Xs[0] if len(Xs) == 1 else tuple(Xs), names[0])
+        X = _moved(backend, where, Xs[0] if len(Xs) == 1 else pack(where.xp, Xs))
+        if Ys is None:
             return X, None
-        Ys = _listed(y, model.output_names, names[1], "output")
         targets = []
         for (key, yi), shape, loss in zip(Ys, graph.output_shapes, self.parts):
             checking = loss if loss is not None else losses.get("mse")
-            where = (names[0], f"{names[1]}{key}")
-            targets.append(checks.targets(backend, yi, rows, shape, checking, where))
-        return X, (targets[0] if len(targets) == 1 else pack(backend.xp, targets))
+            called = (names[0], f"{names[1]}{key}")
+            targets.append(checks.targets(where, yi, rows, shape, checking, called))
+        Y = targets[0] if len(targets) == 1 else pack(where.xp, targets)
+        return X, _moved(backend, where, Y)
 
     def feed(self, backend, X, y, chunk_rows, validation_data, split, *args, **kwargs):
         if chunk_rows is not None:
@@ -239,6 +247,15 @@ class MultiIntake(Intake):
         if y is None:
             raise TypeError("y: expected targets for the model's outputs; got None")
         return super().feed(backend, X, y, chunk_rows, validation_data, split, *args, **kwargs)
+
+
+def _native(backend, array) -> bool:
+    return backend.owns(array) and not isinstance(array, np.ndarray)
+
+
+def _moved(backend, where, array):
+    """``array`` (checked on ``where``) on ``backend``."""
+    return array if where is backend else backend.asarray(array)
 
 
 def _listed(data, names: list, argument: str, what: str) -> list[tuple]:
