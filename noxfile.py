@@ -113,14 +113,15 @@ LESSONS = [
 
 @nox.session
 def examples(session):
-    """Every lesson on NumPy and array-api-strict, then digits (MLP and CNN), the
+    """Every lesson on NumPy and array-api-strict, then digits (MLP, CNN, scikit-learn grid), the
     recurrent examples (shortened: the sine forecast whole, the others a few epochs) and
     the pictures."""
-    session.install("-e", ".[strict,plot,digits,progress]")
+    session.install("-e", ".[strict,plot,digits,progress,sklearn]")
     for lesson in LESSONS:
         session.run("python", f"examples/{lesson}.py", "numpy", "array_api_strict")
     session.run("python", "examples/digits.py")
     session.run("python", "examples/digits_cnn.py")
+    session.run("python", "examples/sklearn_digits_grid.py")
     session.run("python", "examples/sine_forecast.py")
     session.run("python", "examples/adding_problem.py", "--steps", "20", "--rows", "512",
                 "--epochs", "2")  # fmt: skip
