@@ -16,6 +16,9 @@ def same_device(found, selected) -> bool:
     whatever the library chose, so any device is)."""
     if selected is None or found is selected:
         return True
+    if hasattr(selected, "device_set"):  # a JAX mesh (use(devices=)): any of its devices
+        found = found.device_set if hasattr(found, "device_set") else {found}
+        return bool(found) and set(found) <= set(selected.device_set)
     if _torch_like(found) or _torch_like(selected):
         return _torch_key(found) == _torch_key(selected)
     if hasattr(found, "device_set"):  # a JAX sharding: the array lives on these devices
