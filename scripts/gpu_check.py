@@ -1,4 +1,4 @@
-"""The GPU check: the one script a session with a lent GPU runs, each part time-boxed.
+"""The GPU check: the one script to run on a CUDA machine, each part time-boxed.
 
     python3 scripts/gpu_check.py LOGDIR [--parts env,tests,bench,synthetic] [--budget 540]
     python3 scripts/gpu_check.py LOGDIR --dry-run     # the same steps, on the CPU, quickly
@@ -18,9 +18,9 @@ stays within ``--budget`` seconds):
 Logs go to LOGDIR (at most 8 files: env.log, tests-<backend>.log, bench.log, bench.json,
 synthetic.log, summary.txt); the summary table is printed last. ``--dry-run`` runs the same
 parts on the CPU: the selection on numpy, the benchmark's shape a shrunk, the example on a
-few thousand rows. On a lent GPU, with the wheels copied to ``.whl/`` once (GPU.md), the
-device tool's call is: ``PYTHONUNBUFFERED=1 python3 scripts/gpu_check.py $OUT`` carrying
-``.whl``, timeout 590 s.
+few thousand rows. On a GPU machine without array-api-compat, put its wheel (and
+array-api-strict's) in ``.whl/`` first; there, with ``PYTHONUNBUFFERED=1``, the output
+streams as it runs. The default budget leaves a minute of a ten-minute slot.
 """
 
 from __future__ import annotations

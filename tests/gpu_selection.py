@@ -1,7 +1,7 @@
 """The GPU selection: the tests that matter on a GPU, marked ``gpu`` by conftest.py.
 
-``pytest -m gpu`` runs them (``nox -s gpu`` once per CUDA backend; scripts/gpu_check.sh on a
-lent GPU), about 45 tests per backend, chosen to take under a minute each for cupy, jax on
+``pytest -m gpu`` runs them (``nox -s gpu`` once per CUDA backend; scripts/gpu_check.py on a
+CUDA machine), about 45 tests per backend, chosen to take under a minute each for cupy, jax on
 CUDA and torch on CUDA (``ARRAYNET_TORCH_DEVICE=cuda``). On the CPU they run on the CPU
 backends, so the selection is checked wherever the suite runs.
 
