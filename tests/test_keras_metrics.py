@@ -22,9 +22,9 @@ def _stream(backend, metric, P, Y, dtype="float64", jit=False):
         if jit and backend == "jax":
             import jax
 
-            update = jax.jit(lambda state, P, Y: metric.update(xp, state, P, Y))
+            update = jax.jit(lambda state, P, Y: metric.update(xp, state, metric.batch(xp, P, Y)))
         else:
-            update = lambda state, P, Y: metric.update(xp, state, P, Y)  # noqa: E731
+            update = lambda state, P, Y: metric.update(xp, state, metric.batch(xp, P, Y))  # noqa: E731
         state = metric.init(xp, be.float_dtype)
         start = 0
         for rows in BATCHES:
@@ -117,8 +117,8 @@ def test_auc_in_float32_and_from_logits(backend):
 def test_auc_keras_docstring_example():
     """keras.metrics.AUC(num_thresholds=3) on [0, 0, 1, 1] / [0, 0.5, 0.3, 0.9] is 0.75."""
     metric = an.metrics.AUC(num_thresholds=3)
-    state = metric.update(np, metric.init(np, np.float64), np.array([0, 0.5, 0.3, 0.9]),
-                          np.array([0.0, 0, 1, 1]))  # fmt: skip
+    part = metric.batch(np, np.array([0, 0.5, 0.3, 0.9]), np.array([0.0, 0, 1, 1]))
+    state = metric.update(np, metric.init(np, np.float64), part)
     np.testing.assert_array_equal(state[0], [2, 1, 0])  # tp, as Keras's docstring says
     np.testing.assert_array_equal(state[1], [2, 0, 0])  # fp
     assert float(metric.result(np, state)) == 0.75
@@ -318,14 +318,3 @@ def test_what_a_model_config_keeps_rebuilds_the_metric(given):
     again_name, again = an.metrics.get(kept, loss)
     assert again_name == name
     assert type(again) is type(metric) and again.get_config() == metric.get_config()
-
-
-def test_streaming_metrics_in_fit_wait_for_the_training_loop():
-    """Until the training loop carries metric state through the epoch (see the report of
-    issue #17 part B), compiling AUC works and fit/evaluate say why they cannot average it
-    (rather than report a mean of batch AUCs)."""
-    model = an.Sequential([an.layers.Dense(1, activation="sigmoid")], input_dim=2, seed=0)
-    model.compile("binary_crossentropy", metrics=["auc"])
-    X, y = RNG.random((8, 2)), (RNG.random(8) > 0.5) * 1.0
-    with pytest.raises(TypeError, match="once per epoch"):
-        model.fit(X, y, verbose=0)

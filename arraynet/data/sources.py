@@ -13,10 +13,11 @@ kernels still queued; JAX's transfers are asynchronous by themselves.
 Each epoch visits the chunks in a shuffled order and shuffles the rows
 within each chunk (as a shuffle buffer does); batches do not span chunks.
 
-``train(trainer, rng, count, shuffle) -> (means, done, failed)``: the host means of the
-``done`` epochs that completed (the trainer draws the orders and noise, ``trainer.draws``,
-and runs the runner over one array pair, ``trainer.run``), and ``failed``: -1 when all went through,
-None when a divergence was found but not its update, else the failed batch within the epoch.
+``train(trainer, rng, count, shuffle) -> (means, done, failed)``: the host means (a
+streaming metric's state: sums, added across chunks) of the ``done`` epochs that completed
+(the trainer draws the orders and noise, ``trainer.draws``, and runs the runner over one
+array pair, ``trainer.run``), and ``failed``: -1 when all went through, None when a
+divergence was found but not its update, else the failed batch within the epoch.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Stream:
     def train(self, trainer, rng, count, shuffle):
         order = rng.permutation(len(self.source)) if shuffle else np.arange(len(self.source))
         weighted, rows, batches_before = [], 0, 0  # each chunk's means times its rows
+        sums = trainer.summed  # streaming metrics' states: added, not weighted
         source = self.source
         pending = [self.load(*source[order[0]], source.weights(order[0]))]
 
@@ -150,7 +152,10 @@ class Stream:
                 return [], 0, None
             if failed >= 0:
                 return [], 0, batches_before + failed
-            weighted.append([float(to_numpy(mean)[0]) * m for mean in means])
+            weighted.append(
+                [to_numpy(mean)[0] * (1 if summed else m) for mean, summed in zip(means, sums)]
+            )
             rows += m
             batches_before += -(-m // self.batch_size)
-        return [np.array([sum(column) / rows]) for column in zip(*weighted)], 1, -1
+        totals = [sum(c) if summed else sum(c) / rows for c, summed in zip(zip(*weighted), sums)]
+        return [np.asarray(total)[None, ...] for total in totals], 1, -1

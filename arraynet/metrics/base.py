@@ -4,21 +4,24 @@ A metric keeps its running value as a tuple of arrays on the device (its *state*
 only ever adds up, batch after batch, and gives its value from that state at the end::
 
     state = metric.init(xp, dtype, device)      # zeros, shapes metric.state_shapes()
-    state = metric.update(xp, state, P, Y)      # add this batch: state + metric.batch(xp, P, Y)
+    part = metric.batch(xp, P, Y)               # this batch's contribution (sums, counts)
+    state = metric.update(xp, state, part)      # state + part
     value = metric.result(xp, state)            # a 0-d array; read back once per epoch
 
 ``batch(xp, P, Y)`` gives a batch's statistics (sums over its rows: per-sample values and
-their count, confusion counts, squared errors), so states also add across chunks, devices
-and calls. ``Y`` arrives as the model's targets (class labels one-hot encoded for a loss
-that takes them).
+their count, confusion counts, squared errors), so states also add across batches, chunks,
+devices and calls. ``Y`` arrives as the model's targets (class labels one-hot encoded for a
+loss that takes them).
 
 Mean metrics (``streaming = False``: the accuracies, mean squared and absolute errors,
 Keras's loss functions as metrics) are means of per-sample values, and calling one,
-``metric(xp, P, Y)``, gives the batch mean: a training loop that averages batch values
-weighted by batch size (``train/loops.py`` does) gets the epoch's value. The others
-(``streaming = True``: AUC, Precision, Recall, RootMeanSquaredError) are no mean of batch
-values, so calling one raises: the loop must carry their state with ``init``/``update``
-and take ``result`` once per epoch.
+``metric(xp, P, Y)``, gives the batch mean: the training step reports that one value and
+the loop averages it weighted by batch size (``train/loops.py``), no dearer than a plain
+mean. The others (``streaming = True``: AUC, Precision, Recall, RootMeanSquaredError) are
+no mean of batch values, so calling one raises: the step reports their ``batch``
+contribution, the loop sums it over the epoch on the device, and the trainer takes
+``result`` once per epoch (``train/step.py``'s ``Scores``). ``evaluate`` uses
+``init``/``update``/``result`` for every metric, over all rows.
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ class Metric:
     def batch(self, xp, P, Y) -> tuple:
         raise NotImplementedError
 
-    def update(self, xp, state, P, Y) -> tuple:
-        return tuple(s + xp.astype(b, s.dtype) for s, b in zip(state, self.batch(xp, P, Y)))
+    def update(self, xp, state, contribution) -> tuple:
+        """``state`` plus a batch's ``contribution`` (what :meth:`batch` gave)."""
+        return tuple(s + xp.astype(b, s.dtype) for s, b in zip(state, contribution))
 
     def result(self, xp, state):
         raise NotImplementedError

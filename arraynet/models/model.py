@@ -7,6 +7,7 @@ file format ``arraynet.io``'s; the model holds what they share.
 from __future__ import annotations
 
 import numpy as np
+from array_api_compat import device as device_of
 
 from .. import losses, optimizers
 from ..backend import current_backend, to_numpy
@@ -251,19 +252,23 @@ class Model(ModelFilesMixin, KerasModelMixin):
     def compute_scores(self, backend, X, Y, batch_size=None, verbose=0,
                        sample_weight=None) -> list:  # fmt: skip
         """Loss and metrics on ``(X, Y)`` (already on ``backend``; the loss weighted by
-        ``sample_weight``, on it too, if given) as device scalars, weighted over batches (a
-        progress bar over them with ``verbose``)."""
+        ``sample_weight``, on it too, if given) as device scalars: the loss the batches' means
+        weighted by their rows, each metric's state added over the batches (``init``,
+        ``update``, ``result``: over all rows; a progress bar over them with ``verbose``)."""
         xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
         network = self.network.on(backend)
-        rows = []  # each chunk's scores, weighted by its rows
+        metrics = [f for _, f in self.metrics]
+        states = [f.init(xp, backend.float_dtype, device_of(X)) for f in metrics]
+        losses = []  # each batch's loss times its rows
         for a, b in step_progress(_spans(n, batch_size), verbose):
             net = network
             if sample_weight is not None:
                 net = weighted(network, sample_weight[a:b])
-            loss, P = net.loss_value(xp, weights, X[a:b, ...], Y[a:b, ...])
-            scores = [loss, *(f(xp, P, Y[a:b, ...]) for _, f in self.metrics)]
-            rows.append([s * (b - a) for s in scores])
-        return [sum(column) / n for column in zip(*rows)]
+            Y_batch = Y[a:b, ...]
+            loss, P = net.loss_value(xp, weights, X[a:b, ...], Y_batch)
+            losses.append(loss * (b - a))
+            states = [f.update(xp, s, f.batch(xp, P, Y_batch)) for f, s in zip(metrics, states)]
+        return [sum(losses) / n, *(f.result(xp, s) for f, s in zip(metrics, states))]
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose="auto",
                  return_dict: bool = False, sample_weight=None):  # fmt: skip

@@ -8,7 +8,8 @@ A runner trains ``epochs`` epochs in one call:
 ``orders`` is None (dataset order) or an (epochs, n) array of row permutations, ``masks``
 one (epochs, n, ...) array per noise-drawing node (dropout masks), host (NumPy) arrays that
 the runner moves (or arrays already on the device), and ``means`` holds, per statistic, the
-epoch means weighted by batch size (an array of at least ``epochs`` entries). ``plan``
+epoch means weighted by batch size (an array of at least ``epochs`` entries), or for a
+streaming metric's state (``step.Scores``) the epoch sums (``(epochs, *shape)``). ``plan``
 (:class:`Plan`) says how the fit will call the runner; only JAX's compiled programs use it.
 ``W``, if given, holds the rows' sample weights, batched (and reordered) like ``Y``.
 
@@ -39,8 +40,9 @@ the ``arraynet info`` command name libraries too, in ``backend/``, ``random.py``
 from __future__ import annotations
 
 import math
+import operator
 import weakref
-from functools import partial
+from functools import partial, reduce
 from typing import NamedTuple
 
 import numpy as np
@@ -49,7 +51,7 @@ from ..backend import mesh as placement
 from ..network import Network
 from ..ops import all_finite
 from .cache import COMPILED, compile_key
-from .step import guard, make_step
+from .step import Scores, guard, make_step
 
 NOT_FINITE = -2  # ``failed``: every loss was finite, a weight is not
 ROWS_PER_CALL = 1 << 16  # epochs are grouped into calls of about this many rows
@@ -88,14 +90,18 @@ def _moved(backend, orders, masks):
     return orders, masks
 
 
-def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, weights=False):
+def eager_epochs(
+    backend, step, batch_size, on_batch=None, host_checks=True, weights=False, summed=()
+):
     """Epochs as a Python loop over consecutive batches of the (reordered) data.
 
     ``on_batch``, if given, is called around each update: ``params, opt_state =
     on_batch.begin(index, size, params, opt_state)`` and likewise ``end``, so batch hooks see
     the weights so far and may change the state (a learning rate); no values are read back. With
     ``host_checks`` each loss is checked on the host (arrays in host memory: no transfer);
-    else the step is guarded on the device (``weights``: the new weights too).
+    else the step is guarded on the device (``weights``: the new weights too). ``summed``
+    flags the statistics that are summed over the epoch (a streaming metric's state, kept
+    on the device), not averaged by rows (``step.Scores``).
     """
     xp = backend.xp
     if not host_checks:
@@ -117,7 +123,7 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 new_params, new_state, stats = step(
                     params, opt_state, X_batch, Y_batch, mask_batch, W_batch
                 )
-                stats = [float(s) for s in stats]
+                stats = [s if _flag(summed, k) else float(s) for k, s in enumerate(stats)]
                 if not math.isfinite(stats[0]):
                     return params, opt_state, None, health
                 params, opt_state, health = new_params, new_state, health + 1
@@ -127,11 +133,16 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 )
                 health = (alive, good)
             if index == full:  # the partial last batch, weighted by its share
-                stats = [s * ((stop - start) / batch_size) for s in stats]
+                share = (stop - start) / batch_size
+                stats = [s if _flag(summed, k) else s * share for k, s in enumerate(stats)]
             rows.append(stats)
             if on_batch is not None:
                 params, opt_state = on_batch.end(index, stop - start, params, opt_state)
-        return params, opt_state, [sum(c) * batch_size / n for c in zip(*rows)], health
+        totals = [
+            reduce(operator.add, c) if _flag(summed, k) else sum(c) * batch_size / n
+            for k, c in enumerate(zip(*rows))
+        ]
+        return params, opt_state, totals, health
 
     def run(params, opt_state, X, Y, orders, masks, epochs, plan=None, W=None):
         orders, masks = _moved(backend, orders, masks)
@@ -143,17 +154,25 @@ def eager_epochs(backend, step, batch_size, on_batch=None, host_checks=True, wei
                 params, opt_state, health, X, Y, order, epoch_masks, W
             )
             if stats is None:  # a non-finite loss: stop before that update
-                return params, opt_state, _columns(means), _host_failed(xp, health, params)
+                columns = _columns(xp, means, summed)
+                return params, opt_state, columns, _host_failed(xp, health, params)
             means.append(stats)
-        if host_checks:  # Python floats already: one list per statistic
-            return params, opt_state, _columns(means), _host_failed(xp, -1, params)
+        if host_checks:  # Python floats already (summed states stacked): one per statistic
+            return params, opt_state, _columns(xp, means, summed), _host_failed(xp, -1, params)
         alive, good = health
         means = tuple(xp.stack(column) for column in zip(*means))
         return params, opt_state, means, _failed(xp, alive, good, params, weights)
 
     if not weights:  # the weights checked at every update, for ``run.replay``
-        run.replay = eager_epochs(backend, step, batch_size, host_checks=False, weights=True)
+        run.replay = eager_epochs(
+            backend, step, batch_size, host_checks=False, weights=True, summed=summed
+        )
     return run
+
+
+def _flag(summed, k: int) -> bool:
+    """Whether statistic ``k`` is summed (a streaming metric's state), not averaged."""
+    return k < len(summed) and summed[k]
 
 
 def _failed(xp, alive, good, params, checked: bool):
@@ -170,9 +189,13 @@ def _host_failed(xp, failed: int, params) -> int:
     return failed if bool(all_finite(xp, params)) else NOT_FINITE
 
 
-def _columns(means):
-    """Per statistic, the list of the epochs' means (None if no epoch ended)."""
-    return tuple(map(list, zip(*means))) if means else None
+def _columns(xp, means, summed=()):
+    """Per statistic, the list of the epochs' means, summed states stacked (None if no
+    epoch ended)."""
+    if not means:
+        return None
+    columns = zip(*means)
+    return tuple(xp.stack(c) if _flag(summed, k) else list(c) for k, c in enumerate(columns))
 
 
 def padded_rows(rows: int) -> int:
@@ -246,7 +269,8 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
     xp, size, floats = backend.xp, batch_size, backend.float_dtype
     step = make_step(network, optimizer, metrics, xp)
-    stats = 1 + len(metrics)
+    scoring = Scores(metrics)
+    summed, shapes = scoring.summed, scoring.shapes
     masked = all(layer.independent_rows for layer in network.layers)
 
     def per_row(function):
@@ -256,11 +280,20 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         """The step on ``size`` rows of which those ``keep`` marks (``rows`` of them) are
         real, weighted by ``W`` (None: unweighted)."""
         loss = ShortBatchLoss(network.loss, rows, keep, per_row, W)
-        scores = [
-            lambda xp, P, Y, f=f: short_mean(xp, per_row(partial(f, xp))(P, Y), keep, rows)
-            for f in metrics
-        ]
-        return make_step(Network(network.graph, loss, network.policy), optimizer, scores, xp)
+
+        def scores(xp, P, Y):  # each row's values (or contributions), the real rows' only
+            slots = []
+            for metric in metrics:
+                if not metric.streaming:
+                    slots.append(short_mean(xp, per_row(partial(metric, xp))(P, Y), keep, rows))
+                    continue
+                for part in per_row(partial(metric.batch, xp))(P, Y):
+                    mask = xp.reshape(keep, (-1,) + (1,) * (part.ndim - 1))
+                    slots.append(xp.sum(xp.where(mask, part, xp.zeros_like(part)), axis=0))
+            return tuple(slots)
+
+        network_ = Network(network.graph, loss, network.policy)
+        return make_step(network_, optimizer, metrics, xp, scores)
 
     def program(checked):
         guarded = guard(step, xp, checked)
@@ -275,7 +308,10 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 return part[0], part[1], tuple(part[2:]), None
 
             def add(totals, values, weight):
-                return tuple(t + xp.astype(v, t.dtype) * weight for t, v in zip(totals, values))
+                return tuple(
+                    t + xp.astype(v, t.dtype) * (1 if s else weight)
+                    for t, v, s in zip(totals, values, summed)
+                )
 
             take = placement.batch_taker(arrays, size, mesh)  # on a mesh: each batch split
 
@@ -309,7 +345,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
         def run(params, opt_state, X, Y, orders, noise, counts, tail=None, epochs=1, W=None):
             rows, count = counts[0], counts[1]
             carry = (params, opt_state, xp.asarray(True), xp.asarray(0, dtype=xp.int32))
-            means = tuple(xp.zeros((epochs,), dtype=floats) for _ in range(stats))
+            means = tuple(xp.zeros((epochs, *shape), dtype=floats) for shape in shapes)
 
             def body(e, state):
                 carry, means = state
@@ -318,12 +354,14 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                     order = lax.dynamic_index_in_dim(orders, e, 0, False)
                     data = _gather(xp, X, Y, order, W)
                 masks = [lax.dynamic_index_in_dim(m, e, 0, False) for m in noise]
-                totals = tuple(xp.zeros((), dtype=floats) for _ in range(stats))
+                totals = tuple(xp.zeros(shape, dtype=floats) for shape in shapes)
                 arrays = (*data, *masks)
                 carry, totals = batches(carry, totals, arrays, rows, tail, W is not None)
                 means = tuple(
-                    lax.dynamic_update_index_in_dim(m, t / xp.astype(rows, t.dtype), e, 0)
-                    for m, t in zip(means, totals)
+                    lax.dynamic_update_index_in_dim(
+                        m, t if s else t / xp.astype(rows, t.dtype), e, 0
+                    )
+                    for m, t, s in zip(means, totals, summed)
                 )
                 return carry, means
 
@@ -427,6 +465,7 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 def make_runner(backend, network, optimizer, metrics, batch_size, on_batch=None):
     """The epochs runner for ``backend`` (see the module docstring). JAX's come from the
     compiled-runner cache, shared by every model of the same math."""
+    summed = Scores(metrics).summed
     if backend.name == "jax":
         key = compile_key(backend, network, optimizer, metrics, batch_size)
         runner = COMPILED.get(
@@ -434,9 +473,13 @@ def make_runner(backend, network, optimizer, metrics, batch_size, on_batch=None)
         )
         if on_batch is None:
             return runner
-        return eager_epochs(backend, runner.step, batch_size, on_batch, host_checks=False)
+        return eager_epochs(
+            backend, runner.step, batch_size, on_batch, host_checks=False, summed=summed
+        )
     step = make_step(network, optimizer, metrics, backend.xp)
-    return eager_epochs(backend, step, batch_size, on_batch, host_checks=backend.on_host)
+    return eager_epochs(
+        backend, step, batch_size, on_batch, host_checks=backend.on_host, summed=summed
+    )
 
 
 def epochs_per_call(rows: int, remaining: int, timely: bool) -> int:

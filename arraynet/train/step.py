@@ -1,11 +1,11 @@
 """The pure training step, and the device-side divergence guard around it.
 
 ``step(weights, opt_state, X, Y, noise, W=None) -> (weights, opt_state, stats)``, ``stats``
-being the batch loss then each metric, taken before the update. ``noise`` holds one array
-per noise-drawing node (dropout masks); ``W``, if given, the batch's sample weights (the
-loss weighted as Keras's, ``losses/weighted.py``; metrics unweighted, as Keras's
-``metrics``). The optimizer updates the trainable weights; stateful layers' new state
-(moving statistics) comes from the forward.
+being the batch loss then each metric's slots (:class:`Scores`), taken before the update.
+``noise`` holds one array per noise-drawing node (dropout masks); ``W``, if given, the
+batch's sample weights (the loss weighted as Keras's, ``losses/weighted.py``; metrics
+unweighted, as Keras's ``metrics``). The optimizer updates the trainable weights; stateful
+layers' new state (moving statistics) comes from the forward.
 """
 
 from __future__ import annotations
@@ -20,10 +20,58 @@ def weighted(network, W):
     return Network(network.graph, Weighted(network.loss, W), network.policy)
 
 
-def make_step(network, optimizer, metrics, xp):
-    """The pure update for one batch, with ``xp`` bound once."""
+class Scores:
+    """What a step reports of ``metrics`` after the loss, as flat *slots*: a mean metric its
+    batch mean (one slot, which the loops weigh by the batch's rows and average over the
+    epoch), a streaming one its batch contribution (one slot per state array, which the
+    loops sum over the epoch). ``summed`` and ``shapes`` describe the slots, the loss's
+    first; :meth:`values` turns an epoch's slots into the logged values."""
+
+    def __init__(self, metrics):
+        self.metrics = tuple(metrics)
+        summed, shapes = [False], [()]
+        for metric in self.metrics:
+            if metric.streaming:
+                states = metric.state_shapes()
+                summed += [True] * len(states)
+                shapes += [tuple(shape) for shape in states]
+            else:
+                summed.append(False)
+                shapes.append(())
+        self.summed, self.shapes = tuple(summed), tuple(shapes)
+
+    def of(self, xp, P, Y) -> tuple:
+        """The metrics' slots for one batch."""
+        slots = []
+        for metric in self.metrics:
+            if metric.streaming:
+                slots.extend(metric.batch(xp, P, Y))
+            else:
+                slots.append(metric(xp, P, Y))
+        return tuple(slots)
+
+    def values(self, xp, slots) -> list:
+        """The loss and each metric's value from an epoch's ``slots`` (means and summed
+        states, as the loops return them)."""
+        values, k = [slots[0]], 1
+        for metric in self.metrics:
+            if metric.streaming:
+                count = len(metric.state_shapes())
+                values.append(metric.result(xp, tuple(slots[k : k + count])))
+                k += count
+            else:
+                values.append(slots[k])
+                k += 1
+        return values
+
+
+def make_step(network, optimizer, metrics, xp, scores=None):
+    """The pure update for one batch, with ``xp`` bound once; ``scores(xp, P, Y)`` gives the
+    metrics' slots (by default ``Scores(metrics).of``)."""
     loss_and_grads, update = network.loss_and_grads, optimizer.update
     loss_scale, graph = network.policy.loss_scale, network.graph
+    if scores is None:
+        scores = Scores(metrics).of
 
     def step(weights, opt_state, X, Y, noise, W=None):
         of = loss_and_grads
@@ -37,7 +85,7 @@ def make_step(network, optimizer, metrics, xp):
             weights, opt_state = update(xp, weights, grads, opt_state)
         if not metrics:
             return weights, opt_state, (loss,)
-        return weights, opt_state, (loss, *[metric(xp, P, Y) for metric in metrics])
+        return weights, opt_state, (loss, *scores(xp, P, Y))
 
     return step
 

@@ -13,7 +13,13 @@ import math
 
 import numpy as np
 
-from ..backend import DeviceMemoryError, current_backend, out_of_memory, reuse_freed_host_memory
+from ..backend import (
+    DeviceMemoryError,
+    current_backend,
+    numpy_backend,
+    out_of_memory,
+    reuse_freed_host_memory,
+)
 from ..backend import mesh as placement
 from ..callbacks import CallbackList, History
 from ..data import batch_size_for
@@ -22,6 +28,7 @@ from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
 from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
+from .step import Scores
 
 
 class DivergenceError(FloatingPointError):
@@ -179,8 +186,10 @@ class Trainer:
             raise
 
     def _epoch_logs(self, names, means) -> dict:
-        """An epoch's logs: its means, and the scores on the validation data if any."""
-        logs = {name: float(m) for name, m in zip(names, means)}
+        """An epoch's logs: its means (streaming metrics' results from their summed states,
+        taken on the host), and the scores on the validation data if any."""
+        values = self.scores.values(numpy_backend("float64").xp, means)
+        logs = {name: float(v) for name, v in zip(names, values)}
         if self.feed.validation is not None:
             with self.backend.quiet_overflow():
                 X, Y, W = self.feed.validation
@@ -286,6 +295,15 @@ class Trainer:
             return None
         variables.commit(weights, state)
         return int(failed)
+
+    @property
+    def scores(self) -> Scores:
+        return Scores([f for _, f in self.model.metrics])
+
+    @property
+    def summed(self) -> tuple:
+        """Which runner statistics are summed states (see ``step.Scores``)."""
+        return self.scores.summed
 
     def _runner(self, on_batch):
         model, backend = self.model, self.backend
