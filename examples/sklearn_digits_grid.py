@@ -5,8 +5,8 @@
 ``Pipeline(StandardScaler(), SKLearnClassifier(...))`` on scikit-learn's 1,797 8x8 digits
 (a stratified 75/25 split); ``GridSearchCV`` (3 folds, in ``n_jobs=2`` worker processes that
 receive the pipeline pickled) over the hidden width and Adam's learning rate, each an
-argument of the model-building function, reached as ``sklearnclassifier__model__hidden``. Prints the grid's mean fold accuracies, the best
-parameters and the held-out accuracy.
+argument of the model-building function, reached as ``sklearnclassifier__model__hidden``.
+Prints the grid's mean fold accuracies, the best parameters and the held-out accuracy.
 
 ``--torch`` then fits the best pipeline again on torch tensors with
 ``sklearn.set_config(array_api_dispatch=True)``: the scaler runs in torch, the network trains
