@@ -179,3 +179,18 @@ def test_jax_trains_the_graph_in_one_compiled_program():
         for a, b in zip(got[1], want[1]):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert count[0] == start
+
+
+def test_calling_on_arrays_and_from_config_keep_the_structure(backend):
+    X, _ = _data()
+    model = _two_by_two()
+    with an.use(backend, dtype="float64"):
+        called = model(X)
+        predicted = model.predict(X)
+    assert isinstance(called, list) and len(called) == 2
+    for c, p in zip(called, predicted):
+        np.testing.assert_allclose(an.backend.to_numpy(c), p, rtol=1e-12)
+    again = an.Model.from_config(model.get_config())
+    assert type(again) is type(model) and again.get_config() == model.get_config()
+    sequential = an.Sequential([Dense(2)], input_dim=3)
+    assert type(an.Model.from_config(sequential.get_config())) is an.Sequential

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import layers as layer_registry
 from .. import optimizers
-from ..backend import to_numpy
+from ..backend import current_backend, to_numpy
 from ..layers.input import Input, SymbolicTensor, symbolic_call
 from ..network import Graph, Node
 from ..network.graph import unpack
@@ -251,6 +251,15 @@ class Functional(Model):
         if self.graph.single_output:
             return P
         return structured(list(unpack(np, P, self.graph.output_shapes)), self.output_keys)
+
+    def __call__(self, x, training=None):
+        """On symbolic tensors, this model's calls added to a graph; on arrays, its outputs as
+        arrays of the selected backend (a list, or a dict for dict outputs)."""
+        out = super().__call__(x, training)
+        if isinstance(out, (list, SymbolicTensor)) or self.graph.single_output:
+            return out
+        outputs = unpack(current_backend().xp, out, self.graph.output_shapes)
+        return structured(list(outputs), self.output_keys)
 
     # -- config --------------------------------------------------------------------------
 

@@ -48,6 +48,13 @@ class Model(ModelFilesMixin, KerasModelMixin):
             return super().__new__(Functional)
         return super().__new__(cls)
 
+    @classmethod
+    def from_config(cls, config: dict, build: bool = True):
+        """The model ``get_config()`` described: functional or sequential, by the config."""
+        from .saving import model_class
+
+        return model_class(config).from_config(config, build)
+
     def __init__(self, graph, input_shape=None, seed: int | None = None, name=None):
         self.graph = graph  # None: a Sequential with no layers yet
         self.name = auto_name(type(self).__name__) if name is None else str(name)
