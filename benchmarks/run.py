@@ -11,7 +11,7 @@ import pstats
 import statistics
 import time
 
-from . import ceiling, cnn, first_fit, lstm, peers, report, shapes, timing
+from . import ceiling, cnn, data_parallel, first_fit, lstm, peers, report, shapes, timing
 
 ARRAYNET_BACKENDS = ("numpy", "jax", "torch", "cupy")  # not array_api_strict: correctness only
 
@@ -44,6 +44,11 @@ def parse(argv):
     )
     p.add_argument(
         "--profile", action="store_true", help="also cProfile one arraynet numpy run per shape"
+    )
+    p.add_argument(
+        "--no-data-parallel",
+        action="store_true",
+        help="skip the data-parallel row (c and d on 8 simulated JAX devices, a child process)",
     )
     return p.parse_args(argv)
 
@@ -163,6 +168,12 @@ def main(argv=None) -> int:
             if summary is not None:
                 summaries[key] = summary
     checks = report.targets(summaries, device)
+    parallel = [k for k in keys if k in data_parallel.KEYS]
+    if parallel and "jax" in backends and not args.no_data_parallel:
+        found = data_parallel.run_child(parallel, args.repeats, args.quick, device == "cuda")
+        raw["data_parallel"] = found
+        print("\n" + data_parallel.table(found), flush=True)
+        checks += data_parallel.targets(found)
     checks += first_fit.targets({k: r.get("first_fit", {}) for k, r in raw["shapes"].items()})
     raw["targets"] = checks
     print(report.load(), "(at the end)")

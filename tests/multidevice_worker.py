@@ -51,6 +51,36 @@ def train(an, X, y, mode, batch_size, devices):
         }, net
 
 
+def features(an, devices) -> dict:
+    """Validation data, streamed chunks, a batch callback, an on-device generator's data
+    and evaluate: what each gives on one device or the mesh."""
+    X, y = data()
+    calls = []
+    spy = an.callbacks.LambdaCallback(on_batch_end=lambda batch, logs: calls.append(batch))
+    options = {
+        "validation": {"validation_data": (X[:96], y[:96])},
+        "chunks": {"chunk_rows": 160},
+        "batch_callback": {"callbacks": [spy]},
+    }
+    found = {}
+    with an.use("jax", dtype="float64", devices=devices):
+        for name, extra in options.items():
+            net = model(an, dropout=False)
+            history = net.fit(X, y, mode="minibatch", batch_size=48, epochs=2, verbose=0, **extra)
+            found[name] = {
+                "weights": [w.tolist() for w in net.get_weights()],
+                "history": history.history,
+                "evaluate": net.evaluate(X, y, verbose=0),
+            }
+        Xg, yg = an.datasets.make_classification(512, FEATURES, classes=CLASSES, device_rng=True)
+        net = model(an, dropout=False)
+        history = net.fit(Xg, yg, mode="minibatch", batch_size=64, epochs=2, verbose=0)
+        found["generator"] = {"weights": [w.tolist() for w in net.get_weights()],
+                              "history": history.history}  # fmt: skip
+    found["batch_calls"] = len(calls)
+    return found
+
+
 def spy_on_placement(found: dict):
     """Record how the training data and each compiled batch are split."""
     import jax
@@ -73,14 +103,20 @@ def spy_on_placement(found: dict):
 
         def spied(i, start):
             parts = take(i, start)
+            seen = found.setdefault("batch", [])
             jax.debug.inspect_array_sharding(
-                parts[0], callback=lambda s: found.setdefault("batch", []).append(str(s.spec))
+                parts[0], callback=lambda s: seen.append(str(getattr(s, "spec", s)))
             )
             return parts
 
         return spied
 
     mesh.pad_rows, mesh.batch_taker = padded, taker
+
+    def restore():
+        mesh.pad_rows, mesh.batch_taker = pad_rows, batch_taker
+
+    return restore
 
 
 def single(out: str) -> None:
@@ -102,11 +138,14 @@ def single(out: str) -> None:
             "warnings": [str(w.message) for w in caught],
         }
     spied = {}
-    spy_on_placement(spied)
+    restore = spy_on_placement(spied)
     an.backend.clear_session()  # compile again, with the spies
     train(an, X, y, "minibatch", 64, devices="all")
+    restore()
+    an.backend.clear_session()
     found["spied"] = spied
     found["stochastic"] = stochastic(an, X, y)
+    found["features"] = {str(d): features(an, d) for d in (None, "all")}
     found["memory"] = {str(d): memory(an, X, y, d) for d in (None, "all")}
     with open(out, "w") as f:
         json.dump(found, f)

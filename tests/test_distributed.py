@@ -131,6 +131,21 @@ def test_memory_is_estimated_per_device(single):
     assert "each of 8 devices of a 'batch' mesh" in many["message"]
 
 
+@pytest.mark.parametrize("feature", ["validation", "chunks", "batch_callback", "generator"])
+def test_the_rest_of_fit_works_unchanged(single, feature):
+    """Validation data, streamed chunks, batch callbacks, an on-device generator's data and
+    evaluate give on the mesh what they give on one device."""
+    one, many = single["features"]["None"][feature], single["features"]["all"][feature]
+    assert _largest_difference(one["weights"], many["weights"]) < TOLERANCE
+    assert one["history"].keys() == many["history"].keys()
+    for name, values in one["history"].items():
+        assert _largest_difference([values], [many["history"][name]]) < TOLERANCE, name
+    if "evaluate" in one:
+        assert abs(one["evaluate"] - many["evaluate"]) < TOLERANCE
+    assert "val_loss" in one["history"] or feature != "validation"
+    assert single["features"]["all"]["batch_calls"] == 2 * 10  # 480 rows / 48, 2 epochs
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_two_processes_equal_one(single, processes, case):
     one = single["cases"][case]["one"]
@@ -169,3 +184,17 @@ def test_one_device_mesh_trains_as_one_device():
             net.fit(X, y, mode="minibatch", batch_size=8, epochs=3, verbose=0)
             weights.append(net.get_weights())
     assert _largest_difference(*weights) < TOLERANCE
+
+
+def test_the_benchmark_row_reports_the_ratio_against_its_bound():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import data_parallel
+
+    row = {"describe": "(c) medium", "ratio": 1.2, "engine_ratio": 1.6, "over_engine": 0.9,
+           "weights_difference": 1e-8, "seconds": {"one": [1.0], "eight": [1.2]}}  # fmt: skip
+    found = {"devices": 8, "platform": "cpu", "shapes": {"c": row, "d": {**row, "ratio": 1.7}}}
+    checks = data_parallel.targets(found)
+    assert [c["holds"] for c in checks] == [True, False]
+    assert "1.20x" in data_parallel.table(found) and "efficiency" not in data_parallel.table(found)
+    gpus = data_parallel.table({**found, "platform": "gpu"})
+    assert "scaling efficiency 10%" in gpus  # 1 / (1.2 * 8)
