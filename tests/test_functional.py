@@ -281,3 +281,53 @@ def test_single_output_training_agrees_across_backends(backend, mode):
     np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-9)
     for a, b in zip(w1, w0, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_layer_names_must_be_unique_as_in_keras():
+    x = an.Input(shape=(3,), name="x")
+    with pytest.raises(ValueError, match='"twin" is used 2 times'):
+        an.Model(x, Dense(2, name="twin")(Dense(3, name="twin")(x)))
+    with pytest.raises(ValueError, match='"x" is used 2 times'):
+        an.Model(x, Dense(2, name="x")(x))
+
+
+def test_an_output_read_by_another_layer_gets_both_deltas(backend):
+    """``h`` is an output and feeds the second output: its delta is the sum of both."""
+    torch = pytest.importorskip("torch")
+    x = an.Input(shape=(3,))
+    h = Dense(4, activation="softmax", name="h")(x)
+    out = Dense(2, name="out")(h)
+    model = an.Model(x, [h, out], seed=2)
+    rng = np.random.default_rng(1)
+    X, Y1, Y2 = rng.normal(size=(5, 3)), np.eye(4)[rng.integers(0, 4, 5)], rng.normal(size=(5, 2))
+    with an.use("numpy", dtype="float64"):
+        ws = [torch.tensor(w, requires_grad=True) for w in model.get_weights()]
+    P1 = torch.softmax(torch.tensor(X) @ ws[0] + ws[1], dim=1)
+    P2 = P1 @ ws[2] + ws[3]
+    value = (
+        -(torch.tensor(Y1) * torch.log(P1)).sum(1).mean() + ((P2 - torch.tensor(Y2)) ** 2).mean()
+    )
+    value.backward()
+    model.compile(["categorical_crossentropy", "mse"])
+    with an.use(backend, dtype="float64"):
+        loss, grads = model.gradients(X, [Y1, Y2])
+    np.testing.assert_allclose(loss, value.item(), rtol=1e-12)
+    for g, w in zip(grads, ws, strict=True):
+        np.testing.assert_allclose(g, w.grad.numpy(), rtol=RTOL, atol=1e-14)
+
+
+def test_a_tampered_graph_in_a_file_is_refused(tmp_path):
+    import json
+    import zipfile
+
+    from arraynet import io
+
+    path = tmp_path / "model.arraynet"
+    _shared_graph().save(path)
+    with zipfile.ZipFile(path) as archive:
+        state = json.loads(archive.read("config.json"))
+    state["config"]["functional"]["nodes"][2] = [1, [99]]
+    weights = an.load(path).get_weights()
+    io.write_state({**state, "weights": weights, "optimizer_state": []}, tmp_path / "bad.arraynet")
+    with pytest.raises(an.ModelFileError, match="node 2"):
+        an.load(tmp_path / "bad.arraynet")

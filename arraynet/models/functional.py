@@ -134,8 +134,22 @@ def trace(inputs: list, outputs: list) -> Graph:
             raise ValueError(
                 f"outputs[{j}] ({output.name}): expected a layer's output; got a model input"
             )
+    _check_unique_names(
+        [t.input_layer.name for t in inputs if t.input_layer] + [layer.name for layer in ordered]
+    )
     out = [value[id(t)] for t in outputs]
     return Graph(ordered, nodes, out[0] if len(out) == 1 else out, len(inputs))
+
+
+def _check_unique_names(names: list) -> None:
+    """Keras's rule: every layer and input of a model has its own name (configs and
+    summaries name them)."""
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise ValueError(
+                f'The name "{name}" is used {names.count(name)} times in the model. All layer '
+                "names should be unique."
+            )
 
 
 def _held_weights(graph: Graph) -> dict:
