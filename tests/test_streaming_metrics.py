@@ -234,3 +234,57 @@ def test_states_add_across_batches_as_on_all_rows(backend):
                 state = metric.update(xp, state, part)
             whole = metric.result(xp, metric.batch(xp, be.asarray(P), be.asarray(Y)))
             assert float(metric.result(xp, state)) == pytest.approx(float(whole), rel=1e-12)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_auc_counts_by_sorting_and_by_comparing_agree(backend, monkeypatch, from_logits):
+    """A small batch compares every output with every threshold, a large one sorts and
+    searches: the same counts, outputs on a threshold and masked rows included."""
+    from arraynet.metrics import confusion
+
+    P = np.concatenate([RNG.random((30, 2)), np.full((4, 2), 50 / 199), np.full((3, 2), 0.5)])
+    Y = (RNG.random((37, 2)) < 0.5) * 1.0
+    keep = np.arange(37) % 5 != 0
+    metric = an.metrics.AUC(from_logits=from_logits)
+    counts = []
+    with an.use(backend, dtype="float64") as be:
+        for compared in (0, 1 << 30):
+            monkeypatch.setattr(confusion, "COMPARED", compared)
+            args = (be.xp, be.asarray(P), be.asarray(Y))
+            whole = metric.batch(*args)
+            kept = metric.batch(*args, be.xp.asarray(keep))
+            counts.append([np.asarray(an.backend.to_numpy(c)) for c in (*whole, *kept)])
+    for a, b in zip(*counts):
+        np.testing.assert_array_equal(a, b)
+    tp = counts[0][4]
+    p = 1 / (1 + np.exp(-P)) if from_logits else P
+    above = (p[keep].ravel()[None, :] > np.array(metric.values)[:, None]) & (Y[keep].ravel() != 0)
+    np.testing.assert_array_equal(tp, above.sum(1))  # the kept rows' true positives by hand
+
+
+class _PredictedPositives(an.metrics.Metric):
+    """A streaming metric of one's own that cannot mask rows itself (on JAX's padded short
+    batch the loop takes each row's contribution apart)."""
+
+    name = "predicted_positives"
+
+    def state_shapes(self):
+        return ((),)
+
+    def batch(self, xp, P, Y):
+        return (xp.sum(xp.astype(P > 0.5, P.dtype)),)
+
+    def result(self, xp, state):
+        return state[0]
+
+
+def test_a_streaming_metric_of_ones_own(backend):
+    with an.use(backend, dtype="float64"):
+        model = _model()
+        model.compile("binary_crossentropy", an.optimizers.SGD(learning_rate=FROZEN),
+                      metrics=[_PredictedPositives()])  # fmt: skip
+        history = model.fit(X, Y, batch_size=8, epochs=2, verbose=0)
+        evaluated = model.evaluate(X, Y, batch_size=8, verbose=0)[1]
+        P = _predict(model.get_weights(), X)
+    assert history.history["predicted_positives"] == [np.sum(P > 0.5)] * 2
+    assert evaluated == np.sum(P > 0.5)

@@ -10,8 +10,11 @@ only ever adds up, batch after batch, and gives its value from that state at the
 
 ``batch(xp, P, Y)`` gives a batch's statistics (sums over its rows: per-sample values and
 their count, confusion counts, squared errors), so states also add across batches, chunks,
-devices and calls. ``Y`` arrives as the model's targets (class labels one-hot encoded for a
-loss that takes them).
+devices and calls. A metric whose ``masks_rows`` is True also takes ``batch(xp, P, Y,
+keep)``, counting only the rows the boolean ``keep`` marks (the padded short batch of the
+compiled JAX epoch); for any other the loop takes each row's contribution apart
+(``jax.vmap``) and adds the kept ones. ``Y`` arrives as the model's targets (class labels
+one-hot encoded for a loss that takes them).
 
 Mean metrics (``streaming = False``: the accuracies, mean squared and absolute errors,
 Keras's loss functions as metrics) are means of per-sample values, and calling one,
@@ -34,6 +37,7 @@ class Metric:
 
     name = ""
     streaming = True
+    masks_rows = False  # batch(xp, P, Y, keep) counts only the rows keep marks
     ARGS: dict = {}  # Keras's arguments -> defaults (``name`` aside), stored as attributes
 
     def state_shapes(self) -> tuple:
@@ -97,6 +101,14 @@ class MeanMetric(Metric):
     def __call__(self, xp, P, Y):
         """The batch mean."""
         return xp.mean(self.values(xp, P, Y))
+
+
+def rows_kept(xp, keep, like):
+    """The rows mask ``keep`` (shape ``(rows,)``, None: every row) broadcast to ``like``'s
+    shape (None stays None)."""
+    if keep is None:
+        return None
+    return xp.broadcast_to(xp.reshape(keep, (-1,) + (1,) * (like.ndim - 1)), like.shape)
 
 
 def divide_no_nan(xp, a, b):

@@ -12,9 +12,10 @@ from array_api_compat import device as device_of
 
 from ..activations import sigmoid_of
 from ..validation import check_choice, check_count, check_flag
-from .base import Metric, check_name, divide_no_nan
+from .base import Metric, check_name, divide_no_nan, rows_kept
 
 KERAS_EPSILON = 1e-7
+COMPARED = 1 << 15  # AUC: up to this many (output, threshold) pairs compared, not sorted
 
 
 def _threshold(value, argument="thresholds") -> float:
@@ -31,6 +32,8 @@ def _threshold(value, argument="thresholds") -> float:
 class _Confusion(Metric):
     """Counts at one ``threshold``: an output above it is a positive prediction."""
 
+    masks_rows = True
+
     ARGS = {"thresholds": None, "top_k": None, "class_id": None}
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
@@ -44,12 +47,17 @@ class _Confusion(Metric):
     def state_shapes(self) -> tuple:
         return ((), ())
 
-    def _counts(self, xp, P, Y):
-        """``(true positives, false positives, false negatives)`` of this batch."""
+    def _counts(self, xp, P, Y, keep=None):
+        """``(true positives, false positives, false negatives)`` of this batch (of the
+        rows ``keep`` marks)."""
+        kept = rows_kept(xp, keep, P)
         if self.class_id is not None:
             P, Y = P[..., self.class_id], Y[..., self.class_id]
+            kept = None if kept is None else kept[..., self.class_id]
         threshold = 0.5 if self.thresholds is None else self.thresholds
         predicted, actual = threshold < P, Y != 0
+        if kept is not None:
+            predicted, actual = predicted & kept, actual & kept
         count = lambda mask: xp.sum(xp.astype(mask, P.dtype))  # noqa: E731
         return count(predicted & actual), count(predicted & ~actual), count(~predicted & actual)
 
@@ -59,8 +67,8 @@ class Precision(_Confusion):
 
     default_name = "precision"
 
-    def batch(self, xp, P, Y) -> tuple:
-        tp, fp, _ = self._counts(xp, P, Y)
+    def batch(self, xp, P, Y, keep=None) -> tuple:
+        tp, fp, _ = self._counts(xp, P, Y, keep)
         return tp, fp
 
     def result(self, xp, state):
@@ -73,8 +81,8 @@ class Recall(_Confusion):
 
     default_name = "recall"
 
-    def batch(self, xp, P, Y) -> tuple:
-        tp, _, fn = self._counts(xp, P, Y)
+    def batch(self, xp, P, Y, keep=None) -> tuple:
+        tp, _, fn = self._counts(xp, P, Y, keep)
         return tp, fn
 
     def result(self, xp, state):
@@ -94,6 +102,7 @@ class AUC(Metric):
     scatter. State: ``(tp, fp, tn, fn)``, each of ``num_thresholds`` entries.
     """
 
+    masks_rows = True
     ARGS = {
         "num_thresholds": 200,
         "curve": "ROC",
@@ -132,20 +141,29 @@ class AUC(Metric):
     def state_shapes(self) -> tuple:
         return ((self.num_thresholds,),) * 4
 
-    def batch(self, xp, P, Y) -> tuple:
+    def batch(self, xp, P, Y, keep=None) -> tuple:
         p = xp.reshape(P, (-1,))
         if self.from_logits:
             p = sigmoid_of(xp, p)
         p = xp.clip(p, 0.0, 1.0)
         actual = xp.reshape(Y, (-1,)) != 0
-        beyond = xp.full_like(p, 2.0)  # above every threshold: never counted below one
+        negative = ~actual
+        if keep is not None:  # rows left out are neither positive nor negative
+            kept = xp.reshape(rows_kept(xp, keep, P), (-1,))
+            actual, negative = actual & kept, negative & kept
         thresholds = xp.asarray(self.values, dtype=P.dtype, device=device_of(P))
+        n_positive = xp.sum(xp.astype(actual, P.dtype))
+        n_negative = xp.sum(xp.astype(negative, P.dtype))
+        if p.shape[0] * self.num_thresholds <= COMPARED:  # a small batch: compare them all
+            above = xp.astype(thresholds[:, None] < p[None, :], P.dtype)
+            tp = xp.sum(above * xp.astype(actual, P.dtype), axis=1)
+            fp = xp.sum(above * xp.astype(negative, P.dtype), axis=1)
+            return tp, fp, n_negative - fp, n_positive - tp
+        beyond = xp.full_like(p, 2.0)  # above every threshold: never counted below one
         positives = xp.sort(xp.where(actual, p, beyond))
-        negatives = xp.sort(xp.where(actual, beyond, p))
+        negatives = xp.sort(xp.where(negative, p, beyond))
         fn = xp.astype(xp.searchsorted(positives, thresholds, side="right"), P.dtype)
         tn = xp.astype(xp.searchsorted(negatives, thresholds, side="right"), P.dtype)
-        n_positive = xp.sum(xp.astype(actual, P.dtype))
-        n_negative = p.shape[0] - n_positive
         return n_positive - fn, n_negative - tn, tn, fn
 
     def result(self, xp, state):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array_api_compat import device as device_of
 
-from .base import MeanMetric, Metric, check_name
+from .base import MeanMetric, Metric, check_name, rows_kept
 
 
 class MeanSquaredError(MeanMetric):
@@ -33,6 +33,7 @@ class RootMeanSquaredError(Metric):
     """``sqrt(mean((P − Y)²))`` over every entry of the epoch: no mean of batch values.
     State: the sum of squared errors and their count."""
 
+    masks_rows = True
     ARGS: dict = {}
 
     def __init__(self, name=None, dtype=None):
@@ -41,12 +42,16 @@ class RootMeanSquaredError(Metric):
     def state_shapes(self) -> tuple:
         return ((), ())
 
-    def batch(self, xp, P, Y) -> tuple:
+    def batch(self, xp, P, Y, keep=None) -> tuple:
         D = P - Y
         count = 1
         for d in D.shape:
             count *= d
-        return xp.sum(D * D), xp.asarray(float(count), dtype=D.dtype, device=device_of(D))
+        if keep is None:
+            return xp.sum(D * D), xp.asarray(float(count), dtype=D.dtype, device=device_of(D))
+        kept = rows_kept(xp, keep, D)
+        squares = xp.sum(xp.where(kept, D * D, xp.zeros_like(D)))
+        return squares, xp.sum(xp.astype(kept, D.dtype))
 
     def result(self, xp, state):
         total, count = state

@@ -287,6 +287,9 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
                 if not metric.streaming:
                     slots.append(short_mean(xp, per_row(partial(metric, xp))(P, Y), keep, rows))
                     continue
+                if metric.masks_rows:  # counts only the kept rows itself
+                    slots.extend(metric.batch(xp, P, Y, keep))
+                    continue
                 for part in per_row(partial(metric.batch, xp))(P, Y):
                     mask = xp.reshape(keep, (-1,) + (1,) * (part.ndim - 1))
                     slots.append(xp.sum(xp.where(mask, part, xp.zeros_like(part)), axis=0))
