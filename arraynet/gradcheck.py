@@ -151,10 +151,7 @@ def _model_check(model: Model, weights):
     network = Network(graph, model.network.loss)  # a mixed-precision model's math, in float64
 
     def check(backend, X, y):
-        Xb = data.inputs(backend, X, model.example_shape)
-        Yb = data.targets(
-            backend, y, Xb.shape[0], model.output_shape_for(model.example_shape), network.loss
-        )
+        Xb, Yb = model.intake().arrays(backend, X, y)  # several inputs or outputs: packed
 
         def loss(ps):
             weights = [backend.asarray(p) for p in _merged(graph, points, ps)]

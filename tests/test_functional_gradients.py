@@ -197,3 +197,13 @@ def test_the_same_graph_trains_alike_on_every_backend(backend, mode):
         np.testing.assert_allclose(h1[key], h0[key], rtol=1e-9, atol=1e-12)
     worst = max(relative_error(a, b) for a, b in zip(w1, w0))
     assert worst <= 1e-9, worst
+
+
+def test_random_graph_passes_central_differences(backend):
+    model = random_graph(2)
+    model.compile(["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5])
+    X, Y = _data(2)
+    with an.use(backend, dtype="float64"):
+        report = an.gradcheck(model, X, Y)
+    assert report.passed, str(report)
+    assert len(report.names) == len(model.graph.trainable(model.get_weights()))
