@@ -194,3 +194,28 @@ def test_calling_on_arrays_and_from_config_keep_the_structure(backend):
     assert type(again) is type(model) and again.get_config() == model.get_config()
     sequential = an.Sequential([Dense(2)], input_dim=3)
     assert type(an.Model.from_config(sequential.get_config())) is an.Sequential
+
+
+def test_sample_weights_weigh_every_outputs_loss_as_keras(backend):
+    X, Y = _data()
+    w = np.random.default_rng(4).uniform(0, 2, ROWS)
+    model = _two_by_two()
+    model.compile(["mse", "mae"], "sgd", loss_weights=[0.5, 2.0])
+    with an.use(backend, dtype="float64"):
+        scores = model.evaluate(X, Y, sample_weight=w, return_dict=True)
+        P1, P2 = model.predict(X)
+    mse = np.sum(w[:, None] * (P1 - Y[0]) ** 2) / P1.size
+    mae = np.sum(w[:, None] * np.abs(P2 - Y[1])) / P2.size
+    np.testing.assert_allclose(scores["loss"], 0.5 * mse + 2.0 * mae, rtol=1e-12)
+    doubled, weighted = _two_by_two(), _two_by_two()
+    doubled.compile(["mse", "mae"], "sgd", loss_weights=[1.0, 4.0])
+    weighted.compile(["mse", "mae"], "sgd", loss_weights=[0.5, 2.0])
+    with an.use(backend, dtype="float64"):
+        doubled.fit(X, Y, epochs=2, batch_size=8, seed=0, verbose=0)
+        weighted.fit(
+            X, Y, epochs=2, batch_size=8, seed=0, verbose=0, sample_weight=np.full(ROWS, 2.0)
+        )
+        for a, b in zip(doubled.get_weights(), weighted.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        with pytest.raises(ValueError, match="class_weight"):
+            weighted.fit(X, Y, class_weight={0: 1.0}, verbose=0)

@@ -72,6 +72,25 @@ class MultiLoss(Loss):
             deltas.append(delta * weight)
         return total, (deltas[0] if single else pack(xp, deltas))
 
+    def per_sample(self, xp, P, Y):
+        """Each row's ``sum(weight_i * mean of loss_i's per-sample values in the row)``: so
+        sample weights weigh each output's loss as Keras does (``losses/weighted.py``)."""
+        single = len(self.parts) == 1
+        Ps = (P,) if single else unpack(xp, P, self.shapes)
+        Ys = (Y,) if single else unpack(xp, Y, self.shapes)
+        total = 0.0
+        for loss, weight, Pi, Yi in zip(self.parts, self.weights, Ps, Ys):
+            if loss is None:
+                continue
+            if type(loss).per_sample is Loss.per_sample:
+                raise TypeError(
+                    f"sample_weight: expected losses with per-sample values; got {loss!r}"
+                )
+            values = loss.per_sample(xp, Pi, Yi)
+            rows = xp.reshape(values, (values.shape[0], -1))
+            total = total + weight * xp.mean(rows, axis=1)
+        return total
+
     def get_config(self) -> dict:
         return {
             "losses": [None if loss is None else losses.serialize(loss) for loss in self.parts],
@@ -238,7 +257,14 @@ class MultiIntake(Intake):
         Y = targets[0] if len(targets) == 1 else pack(where.xp, targets)
         return X, _moved(backend, where, Y)
 
-    def feed(self, backend, X, y, chunk_rows, validation_data, split, *args, **kwargs):
+    def feed(self, backend, X, y, chunk_rows, validation_data, split, sample_weight=None,
+             class_weight=None):  # fmt: skip
+        if class_weight is not None and len(self.model.output_names) > 1:
+            raise ValueError(
+                "class_weight: expected None for a model of several outputs (Keras: "
+                "`class_weight` is only supported for Models with a single output); "
+                "pass sample_weight"
+            )
         if chunk_rows is not None:
             raise ValueError(
                 f"chunk_rows: a model of several inputs or outputs trains from arrays in memory; "
@@ -246,7 +272,9 @@ class MultiIntake(Intake):
             )
         if y is None:
             raise TypeError("y: expected targets for the model's outputs; got None")
-        return super().feed(backend, X, y, chunk_rows, validation_data, split, *args, **kwargs)
+        return super().feed(
+            backend, X, y, chunk_rows, validation_data, split, sample_weight, class_weight
+        )
 
 
 def _native(backend, array) -> bool:
