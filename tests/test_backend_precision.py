@@ -172,6 +172,16 @@ def test_cupy_products_run_at_the_compute_type_and_put_it_back(wanted):
     assert linalg.get_compute_type(np.float32) == 1
 
 
+def test_cupy_compute_codes_by_constant_by_name_or_from_its_source():
+    exported = type("Linalg", (), {"COMPUTE_TYPE_TF32": 9})
+    assert matmul.cupy_compute_code(exported, "TF32") == 9
+    names = {1: "COMPUTE_TYPE_DEFAULT", 8: "COMPUTE_TYPE_TF32"}
+    named = type("Linalg", (), {"compute_type_to_str": staticmethod(lambda c: names.get(c, c))})
+    assert matmul.cupy_compute_code(named, "TF32") == 8
+    assert matmul.cupy_compute_code(named, "DEFAULT") == 1
+    assert matmul.cupy_compute_code(object(), "TF32") == 7  # CuPy 13-14's value
+
+
 def test_info_states_the_setting(capsys):
     from arraynet import cli
 

@@ -83,9 +83,23 @@ def cupy_namespace(precision: str) -> ModuleType:
     import numpy as np
     from cupy._core import _routines_linalg as linalg
 
-    name = _CUPY_COMPUTE_TYPE[precision]
-    wanted = getattr(linalg, f"COMPUTE_TYPE_{name}", _CUPY_COMPUTE_CODES[name])
+    wanted = cupy_compute_code(linalg, _CUPY_COMPUTE_TYPE[precision])
     return namespace_with(compat, matmul=switched_matmul(compat.matmul, linalg, wanted, np))
+
+
+def cupy_compute_code(linalg, name: str) -> int:
+    """CuPy's code for compute type ``name`` ("DEFAULT", "TF32"): its constant where the
+    module exports it, else the code its ``compute_type_to_str`` names so, else the value
+    CuPy's source gives it."""
+    code = getattr(linalg, f"COMPUTE_TYPE_{name}", None)
+    if code is not None:
+        return int(code)
+    to_str = getattr(linalg, "compute_type_to_str", None)
+    if to_str is not None:
+        for code in range(16):
+            if to_str(code) == f"COMPUTE_TYPE_{name}":
+                return code
+    return _CUPY_COMPUTE_CODES[name]
 
 
 def switched_matmul(matmul, linalg, wanted, np):
