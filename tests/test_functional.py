@@ -331,3 +331,20 @@ def test_a_tampered_graph_in_a_file_is_refused(tmp_path):
     io.write_state({**state, "weights": weights, "optimizer_state": []}, tmp_path / "bad.arraynet")
     with pytest.raises(an.ModelFileError, match="node 2"):
         an.load(tmp_path / "bad.arraynet")
+
+
+def test_a_functional_model_called_inside_another_adds_its_calls():
+    a, b = an.Input(shape=(3,)), an.Input(shape=(3,))
+    inner = an.Model([a, b], [Add()([Dense(2)(a), Dense(2)(b)]), Dense(1)(a)], seed=1)
+    x, y = an.Input(shape=(3,)), an.Input(shape=(3,))
+    summed, single = inner([x, y])
+    outer = an.Model([x, y], Dense(1, name="top")(Concatenate()([summed, single])), seed=2)
+    assert set(inner.layers) < set(outer.layers) and len(outer.layers) == len(inner.layers) + 2
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))]
+    with an.use("numpy", dtype="float64"):
+        s, o = inner.predict(X)
+        W, c = outer.get_layer("top").get_weights()
+        np.testing.assert_allclose(outer.predict(X), np.concatenate([s, o], 1) @ W + c, rtol=1e-12)
+    with pytest.raises(ValueError, match="expected 2 input tensors"):
+        inner(x)
