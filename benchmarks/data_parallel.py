@@ -2,7 +2,7 @@
 devices (``use("jax", devices="all")``), same shape, data and weights.
 
 JAX fixes its device count when it starts, so the row runs in a child process started with
-``JAX_NUM_CPU_DEVICES``: ``python -m benchmarks.data_parallel --devices 8 --shapes c,d``
+``JAX_NUM_CPU_DEVICES``; alone: ``python -m benchmarks.data_parallel --shapes c,d``
 (``--devices 0``: the real devices, several GPUs say).
 Simulated devices share the machine's cores, so no speed-up is possible here: the row
 shows what splitting each batch and all-reducing the gradients costs (the ratio of the
@@ -112,7 +112,8 @@ def run_child(keys, repeats: int | None, quick: bool, gpus: bool = False) -> dic
     ``gpus`` on every GPU here (the scaling)."""
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "row.json")
-        args = [sys.executable, "-m", "benchmarks.data_parallel", "--json", out]
+        child = "import sys; from benchmarks.data_parallel import main; main(sys.argv[1:])"
+        args = [sys.executable, "-c", child, "--json", out]
         args += ["--shapes", ",".join(keys), "--devices", "0" if gpus else str(DEVICES)]
         args += ["--quick"] * quick + (["--repeats", str(repeats)] if repeats else [])
         env = dict(os.environ)
