@@ -1,6 +1,6 @@
 """The GPU check: the one script to run on a CUDA machine, each part time-boxed.
 
-    python3 scripts/gpu_check.py LOGDIR [--parts env,tests,bench,synthetic] [--budget 540]
+    python3 scripts/gpu_check.py LOGDIR [--parts env,tests,bench,synthetic,profile] [--budget 540]
     python3 scripts/gpu_check.py LOGDIR --dry-run     # the same steps, on the CPU, quickly
     python3 scripts/gpu_check.py LOGDIR --plan        # print the commands, run nothing
 
@@ -14,9 +14,11 @@ stays within ``--budget`` seconds):
 - bench: ``python -m benchmarks --device cuda --shapes d,e`` (raw results in bench.json).
 - synthetic: ``examples/gpu_synthetic.py`` on jax and cupy, 2,000,000 rows, 2 epochs, at
   matmul_precision "highest" (``--precisions highest,high`` adds TF32 runs).
+- profile: ``scripts/gpu_profile.py`` on shape d for cupy and jax: ms per update, the
+  host's share of the wall time, the functions by own time (where the time goes).
 
-Logs go to LOGDIR (at most 8 files: env.log, tests-<backend>.log, bench.log, bench.json,
-synthetic.log, summary.txt); the summary table is printed last. ``--dry-run`` runs the same
+Logs go to LOGDIR (7 files: env.log, tests.log, bench.log, bench.json, synthetic.log,
+profile.log, summary.txt); the summary table is printed last. ``--dry-run`` runs the same
 parts on the CPU: the selection on numpy, the benchmark's shape a shrunk, the example on a
 few thousand rows. On a GPU machine without array-api-compat, put its wheel (and
 array-api-strict's) in ``.whl/`` first; there, with ``PYTHONUNBUFFERED=1``, the output
@@ -36,9 +38,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("env", "tests", "bench", "synthetic")
+PARTS = ("env", "tests", "bench", "synthetic", "profile")
 GPU_BACKENDS = ("cupy", "jax", "torch")
-LIMITS = {"env": 60, "tests": 90, "bench": 150, "synthetic": 40}  # seconds, per command
+LIMITS = {"env": 60, "tests": 90, "bench": 150, "synthetic": 40, "profile": 60}  # s per command
 TEST_ENV = {
     "ARRAYNET_TORCH_DEVICE": "cuda",  # torch's tests on the GPU (tests/conftest.py)
     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # JAX and CuPy share the card
@@ -49,7 +51,7 @@ TEST_ENV = {
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("logdir", type=Path)
-    p.add_argument("--parts", default=",".join(PARTS), help="of env,tests,bench,synthetic")
+    p.add_argument("--parts", default=",".join(PARTS), help="some of " + ",".join(PARTS))
     p.add_argument("--budget", type=float, default=540.0, help="seconds for everything")
     p.add_argument("--dry-run", action="store_true", help="the same steps on the CPU, quickly")
     p.add_argument("--plan", action="store_true", help="print the commands; run nothing")
@@ -119,7 +121,7 @@ def test_steps(args):
         env = {**TEST_ENV, "ARRAYNET_BACKEND": backend}
         if args.dry_run:
             del env["ARRAYNET_TORCH_DEVICE"]  # torch on the CPU
-        steps.append(Step("tests", backend, argv, f"tests-{backend}.log", env))
+        steps.append(Step("tests", backend, argv, "tests.log", env))
     return steps
 
 
@@ -145,7 +147,20 @@ def synthetic_steps(args):
     return steps
 
 
-MAKERS = {"env": env_steps, "tests": test_steps, "bench": bench_steps, "synthetic": synthetic_steps}
+def profile_steps(args):
+    argv = _python("scripts/gpu_profile.py", "--shape", "d")
+    argv += ["--quick", "--backends", "numpy", "--epochs", "1"] if args.dry_run else []
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    return [Step("profile", "shape d", argv, "profile.log", env)]
+
+
+MAKERS = {
+    "env": env_steps,
+    "tests": test_steps,
+    "bench": bench_steps,
+    "synthetic": synthetic_steps,
+    "profile": profile_steps,
+}
 
 
 def plan(args) -> list[Step]:
@@ -190,8 +205,11 @@ def _result(step, text: str) -> str:
         "synthetic": r"^(throughput: .*)$",
         "bench": r"^\s+(\([a-g]\) .* -> .*)$",
         "env": r"^(available backends: .*|jax devices: .*)$",
+        "profile": r"^arraynet (\w+) .*= ([\d.]+ ms/update, [\d,]+ samples/s); host CPU "
+        r"[\d.]+ s \((\d+%) of the wall time\)",
     }
     found = re.findall(patterns[step.part], section, flags=re.MULTILINE)
+    found = [f"{f[0]} {f[1]}, host {f[2]}" if isinstance(f, tuple) else f for f in found]
     return "; ".join(found[-3:]) if found else ""
 
 

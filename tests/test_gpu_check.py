@@ -41,6 +41,8 @@ def test_the_gpu_plan_runs_the_selection_per_cuda_backend_then_the_benchmark(
     synthetic = [line for line in lines if line.startswith("[synthetic]")]
     assert {line.split("--backend ")[1].split()[0] for line in synthetic} == {"jax", "cupy"}
     assert all("--matmul-precision highest" in line for line in synthetic)
+    profile = [line for line in lines if line.startswith("[profile]")]
+    assert len(profile) == 1 and "scripts/gpu_profile.py --shape d" in profile[0]
     assert not list(tmp_path.iterdir()), "a plan writes nothing"
 
 
@@ -48,12 +50,15 @@ def test_the_dry_run_passes_on_the_cpu(gpu_check, tmp_path, capsys):
     """The tests and example parts on the CPU (narrowed to one test: the whole dry run, with
     the benchmark, is ``--dry-run`` alone)."""
     logs = tmp_path / "logs"
-    argv = [str(logs), "--dry-run", "--parts", "tests,synthetic", "--select", "checker_can_fail"]
+    parts = "tests,synthetic,profile"
+    argv = [str(logs), "--dry-run", "--parts", parts, "--select", "checker_can_fail"]
     assert gpu_check.main(argv) == 0, capsys.readouterr().out
     table = (logs / "summary.txt").read_text()
     assert "tests      numpy" in table and "1 passed" in table
     assert "throughput:" in table and "rows/s" in table
     assert "matmul_precision 'highest'" in (logs / "synthetic.log").read_text()
+    assert "profile    shape d" in table and "ms/update" in table and "samples/s" in table
+    assert "tottime" in (logs / "profile.log").read_text()
     files = [p for p in logs.rglob("*") if p.is_file()]
     assert len(files) <= 8  # few logs: easy to copy off a borrowed machine
 
@@ -66,7 +71,7 @@ def test_a_spent_budget_runs_nothing_more_and_says_so(gpu_check, tmp_path, capsy
 def test_unknown_parts_are_refused(gpu_check, tmp_path, capsys):
     with pytest.raises(SystemExit):
         gpu_check.main([str(tmp_path), "--parts", "tests,speed"])
-    assert "--parts: expected some of env,tests,bench,synthetic" in capsys.readouterr().err
+    assert "--parts: expected some of env,tests,bench,synthetic,profile" in capsys.readouterr().err
 
 
 def test_the_script_runs_as_a_program(tmp_path):
