@@ -288,3 +288,50 @@ def test_a_streaming_metric_of_ones_own(backend):
         P = _predict(model.get_weights(), X)
     assert history.history["predicted_positives"] == [np.sum(P > 0.5)] * 2
     assert evaluated == np.sum(P > 0.5)
+
+
+_ON_A_MESH = """
+import json, numpy as np, arraynet as an
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 3)); y = (X[:, :1] > 0) * 1.0; w = rng.uniform(0, 2, 64)
+out = []
+for where in ({}, {"devices": "all"}):
+    with an.use("jax", dtype="float64", **where):
+        m = an.Sequential([an.layers.Dense(4, activation="tanh"),
+                           an.layers.Dense(1, activation="sigmoid")], input_dim=3, seed=0)
+        m.compile("binary_crossentropy", an.optimizers.SGD(learning_rate=0.1),
+                  metrics=["auc", "precision", "root_mean_squared_error", "accuracy"])
+        h = m.fit(X, y, batch_size=16, epochs=3, verbose=0, sample_weight=w,
+                  validation_data=(X, y, w))
+        scores = m.evaluate(X, y, batch_size=16, verbose=0, sample_weight=w)
+        out.append([h.history, scores, [a.tolist() for a in m.get_weights()]])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.multidevice
+@pytest.mark.xdist_group("multidevice")
+def test_weights_and_streaming_metrics_on_a_jax_mesh():
+    """Rows split over 4 simulated CPU devices (a child process: JAX fixes its device count
+    at start): sample weights, streaming metrics, validation and evaluate as on one device."""
+    pytest.importorskip("jax")
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", _ON_A_MESH], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    (one, scores_one, weights_one), (mesh, scores_mesh, weights_mesh) = json.loads(done.stdout)
+    for key in one:
+        np.testing.assert_allclose(mesh[key], one[key], rtol=1e-12, err_msg=key)
+    np.testing.assert_allclose(scores_mesh, scores_one, rtol=1e-12)
+    for a, b in zip(weights_mesh, weights_one):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

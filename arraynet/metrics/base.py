@@ -29,8 +29,6 @@ contribution, the loop sums it over the epoch on the device, and the trainer tak
 
 from __future__ import annotations
 
-from array_api_compat import device as device_of
-
 
 class Metric:
     """The base of every metric (see the module docstring)."""
@@ -92,7 +90,8 @@ class MeanMetric(Metric):
         count = 1
         for d in V.shape:
             count *= d
-        return xp.sum(V), xp.asarray(float(count), dtype=V.dtype, device=device_of(V))
+        total = xp.sum(V)  # the count made beside it (rows split over a mesh: replicated)
+        return total, xp.full_like(total, float(count))
 
     def result(self, xp, state):
         total, count = state

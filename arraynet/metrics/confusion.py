@@ -151,9 +151,10 @@ class AUC(Metric):
         if keep is not None:  # rows left out are neither positive nor negative
             kept = xp.reshape(rows_kept(xp, keep, P), (-1,))
             actual, negative = actual & kept, negative & kept
-        thresholds = xp.asarray(self.values, dtype=P.dtype, device=device_of(P))
         n_positive = xp.sum(xp.astype(actual, P.dtype))
         n_negative = xp.sum(xp.astype(negative, P.dtype))
+        # beside the sums (rows split over a mesh: the thresholds replicated)
+        thresholds = xp.asarray(self.values, dtype=P.dtype, device=device_of(n_positive))
         if p.shape[0] * self.num_thresholds <= COMPARED:  # a small batch: compare them all
             above = xp.astype(thresholds[:, None] < p[None, :], P.dtype)
             tp = xp.sum(above * xp.astype(actual, P.dtype), axis=1)

@@ -3,8 +3,6 @@ and Keras's loss functions used as metrics (the mean of their per-sample losses)
 
 from __future__ import annotations
 
-from array_api_compat import device as device_of
-
 from .base import MeanMetric, Metric, check_name, rows_kept
 
 
@@ -48,7 +46,8 @@ class RootMeanSquaredError(Metric):
         for d in D.shape:
             count *= d
         if keep is None:
-            return xp.sum(D * D), xp.asarray(float(count), dtype=D.dtype, device=device_of(D))
+            total = xp.sum(D * D)
+            return total, xp.full_like(total, float(count))
         kept = rows_kept(xp, keep, D)
         squares = xp.sum(xp.where(kept, D * D, xp.zeros_like(D)))
         return squares, xp.sum(xp.astype(kept, D.dtype))

@@ -265,7 +265,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
         network = self.network.on(backend)
         metrics = [f for _, f in self.metrics]
-        states = [f.init(xp, backend.float_dtype, device_of(X)) for f in metrics]
+        states = [None] * len(metrics)  # made where the first contribution is (a mesh: there)
         losses = []  # each batch's loss times its rows
         for a, b in step_progress(_spans(n, batch_size), verbose):
             net = network
@@ -274,7 +274,11 @@ class Model(ModelFilesMixin, KerasModelMixin):
             Y_batch = Y[a:b, ...]
             loss, P = net.loss_value(xp, weights, X[a:b, ...], Y_batch)
             losses.append(loss * (b - a))
-            states = [f.update(xp, s, f.batch(xp, P, Y_batch)) for f, s in zip(metrics, states)]
+            for k, f in enumerate(metrics):
+                part = f.batch(xp, P, Y_batch)
+                if states[k] is None:
+                    states[k] = f.init(xp, backend.float_dtype, device_of(part[0]))
+                states[k] = f.update(xp, states[k], part)
         return [sum(losses) / n, *(f.result(xp, s) for f, s in zip(metrics, states))]
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose="auto",
