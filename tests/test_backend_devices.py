@@ -81,6 +81,18 @@ def test_jax_devices_and_shardings():
     assert not same_device(FakeSharding(FakeCupyDevice(3)), device)
 
 
+def test_a_jax_mesh_takes_arrays_on_its_devices():
+    """``use("jax", devices=...)``'s device is a sharding over the mesh: arrays on its devices
+    (one, or spread over some of them) are on it, others are not."""
+    a, b, c = FakeCupyDevice(0), FakeCupyDevice(1), FakeCupyDevice(2)
+    mesh = FakeSharding(a, b)
+    assert same_device(a, mesh) and same_device(FakeSharding(a, b), mesh)
+    assert not same_device(c, mesh) and not same_device(FakeSharding(a, c), mesh)
+    jax = pytest.importorskip("jax")
+    device = jax.devices()[0]
+    assert same_device(device, jax.sharding.SingleDeviceSharding(device))
+
+
 def test_array_api_strict_devices():
     xp = pytest.importorskip("array_api_strict")
     assert same_device(xp.Device("device1"), xp.Device("device1"))
@@ -117,3 +129,17 @@ def test_an_array_on_another_device_is_still_refused():
         X = xp.asarray(np.ones((4, 2), np.float32))  # on the default device, not device1
         with pytest.raises(ValueError, match="X: expected an array on device"):
             model.predict(X)
+
+
+def test_jax_arrays_train_on_a_mesh_of_the_devices_here():
+    """``use("jax", devices="all")``: arrays already on a device of the mesh are taken."""
+    jax = pytest.importorskip("jax")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 3)).astype(np.float32)
+    on_device = [jax.device_put(a, jax.devices()[0]) for a in (X, X[:, :1].copy())]
+    with an.use("jax", devices="all"):
+        model = an.Sequential([an.layers.Dense(1)], input_dim=3, seed=0)
+        model.compile(loss="mse", optimizer="sgd")
+        model.fit(*on_device, batch_size=8, verbose=0)
+        got = an.backend.to_numpy(model.predict(on_device[0]))
+        np.testing.assert_array_equal(got, an.backend.to_numpy(model.predict(X)))

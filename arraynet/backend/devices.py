@@ -3,7 +3,9 @@
 Libraries name one device in several ways: torch's ``"cuda"`` is its current CUDA device
 (``"cuda:0"`` unless ``torch.cuda.set_device`` chose another), a torch tensor always says
 which (``cuda:0``); CuPy has one ``Device`` object per call, equal by ``id``; a JAX array
-spread over several devices reports a sharding, not a device.
+spread over several devices reports a sharding, not a device, and a JAX selection over a
+mesh (``use("jax", devices=...)``) has a sharding for its device: an array on any of the
+mesh's devices is on it (JAX moves it into place).
 """
 
 from __future__ import annotations
@@ -21,14 +23,25 @@ def same_device(found, selected) -> bool:
         return bool(found) and set(found) <= set(selected.device_set)
     if _torch_like(found) or _torch_like(selected):
         return _torch_key(found) == _torch_key(selected)
+    if hasattr(selected, "device_set"):  # a JAX mesh (use(devices=)): any of its devices
+        return all(_in(d, selected.device_set) for d in _devices(found))
     if hasattr(found, "device_set"):  # a JAX sharding: the array lives on these devices
-        return any(same_device(d, selected) for d in found.device_set)
+        return _in(selected, found.device_set)
     if _cupy_like(found) and _cupy_like(selected):
         return found.id == selected.id
     try:
         return bool(found == selected)
     except Exception:  # a device type that refuses comparison with another
         return False
+
+
+def _devices(device) -> list:
+    """The devices of a JAX sharding, or ``[device]``."""
+    return list(device.device_set) if hasattr(device, "device_set") else [device]
+
+
+def _in(device, devices) -> bool:
+    return any(same_device(device, other) for other in devices)
 
 
 def _torch_like(device) -> bool:
