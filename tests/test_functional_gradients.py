@@ -207,3 +207,29 @@ def test_random_graph_passes_central_differences(backend):
         report = an.gradcheck(model, X, Y)
     assert report.passed, str(report)
     assert len(report.names) == len(model.graph.trainable(model.get_weights()))
+
+
+def test_a_saturated_softmax_head_fuses_with_its_cross_entropy(backend):
+    """Several outputs: a softmax head under categorical cross-entropy takes its delta at the
+    logits (``P - Y``), as a single output does; through the probabilities (clipped) its
+    gradient would vanish where the true class's probability underflows."""
+    x = an.Input(shape=(2,))
+    classes = Dense(3, activation="softmax", name="classes")(x)
+    value = Dense(1, name="value")(x)
+    model = an.Model(x, [classes, value], seed=0)
+    model.compile(["categorical_crossentropy", "mse"])
+    assert model.network.fused_outputs == (True, False)
+    X = np.array([[30.0, -30.0], [-25.0, 40.0]])
+    Y = [np.eye(3)[[2, 0]], np.array([[1.0], [-1.0]])]
+    with an.use("numpy", dtype="float64"):
+        weights = model.get_weights()
+    ws = [torch.tensor(w, requires_grad=True) for w in weights]
+    logits = torch.tensor(X) @ ws[0] + ws[1]
+    cross = -(torch.tensor(Y[0]) * torch.log_softmax(logits, dim=1)).sum(1).mean()
+    mse = ((torch.tensor(X) @ ws[2] + ws[3] - torch.tensor(Y[1])) ** 2).mean()
+    (cross + mse).backward()
+    assert float(torch.softmax(logits, 1)[0, 2].detach()) < 1e-20  # saturated
+    with an.use(backend, dtype="float64"):
+        _, grads = model.gradients(X, Y)
+    for g, w in zip(grads, ws, strict=True):
+        assert relative_error(g, w.grad.numpy()) < RTOL

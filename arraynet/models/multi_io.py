@@ -51,42 +51,77 @@ def by_output(value, names: list, argument: str, default=None) -> list:
 class MultiLoss(Loss):
     """``sum(weight_i * loss_i(P_i, Y_i))`` over the outputs, on packed ``P`` and ``Y``
     (a single output: ``P`` and ``Y`` as they are); an output whose loss is None adds
-    nothing and gets a zero delta."""
+    nothing and gets a zero delta. ``fused_outputs``: per output, whether its loss takes
+    its delta at the output layer's pre-activation (as a single output's would: softmax
+    and cross-entropy, say); the network then calls :meth:`fused` with the packed
+    pre-activations ``Z`` (``A`` for the outputs that do not fuse) and activations ``A``."""
 
     name = "multi_output"
 
-    def __init__(self, parts, weights, shapes):
+    def __init__(self, parts, weights, shapes, fused_outputs=None):
         self.parts, self.weights, self.shapes = list(parts), list(weights), list(shapes)
+        self.fused_outputs = tuple(fused_outputs or (False,) * len(self.parts))
+
+    def _split(self, xp, *arrays):
+        if len(self.parts) == 1:
+            return [(a,) for a in arrays]
+        return [unpack(xp, a, self.shapes) for a in arrays]
+
+    def _join(self, xp, arrays):
+        return arrays[0] if len(self.parts) == 1 else pack(xp, arrays)
 
     def __call__(self, xp, P, Y):
-        single = len(self.parts) == 1
-        Ps = (P,) if single else unpack(xp, P, self.shapes)
-        Ys = (Y,) if single else unpack(xp, Y, self.shapes)
+        Ps, Ys = self._split(xp, P, Y)
+        return self._sum(xp, [(loss, (Pi, Yi)) for loss, Pi, Yi in zip(self.parts, Ps, Ys)])
+
+    def fused(self, xp, Z, A, Y):
+        Zs, As, Ys = self._split(xp, Z, A, Y)
+        calls = [
+            (loss and (loss.fused if fused else loss), (Zi, Ai, Yi) if fused else (Ai, Yi))
+            for loss, fused, Zi, Ai, Yi in zip(self.parts, self.fused_outputs, Zs, As, Ys)
+        ]
+        return self._sum(xp, calls)
+
+    def _sum(self, xp, calls):
+        """The weighted sum of each output's ``loss(*arrays)``, and the packed deltas."""
         total, deltas = 0.0, []
-        for loss, weight, Pi, Yi in zip(self.parts, self.weights, Ps, Ys):
+        for (loss, arrays), weight in zip(calls, self.weights):
             if loss is None:
-                deltas.append(xp.zeros_like(Pi))
+                deltas.append(xp.zeros_like(arrays[-2]))
                 continue
-            value, delta = loss(xp, Pi, Yi)
+            value, delta = loss(xp, *arrays)
             total = total + weight * value
             deltas.append(delta * weight)
-        return total, (deltas[0] if single else pack(xp, deltas))
+        return total, self._join(xp, deltas)
 
     def per_sample(self, xp, P, Y):
         """Each row's ``sum(weight_i * mean of loss_i's per-sample values in the row)``: so
         sample weights weigh each output's loss as Keras does (``losses/weighted.py``)."""
-        single = len(self.parts) == 1
-        Ps = (P,) if single else unpack(xp, P, self.shapes)
-        Ys = (Y,) if single else unpack(xp, Y, self.shapes)
+        Ps, Ys = self._split(xp, P, Y)
+        calls = [(loss, "per_sample", (Pi, Yi)) for loss, Pi, Yi in zip(self.parts, Ps, Ys)]
+        return self._rows(xp, calls)
+
+    def fused_per_sample(self, xp, Z, A, Y):
+        """:meth:`per_sample` where the fused outputs' values come from ``Z``."""
+        Zs, As, Ys = self._split(xp, Z, A, Y)
+        calls = [
+            (loss, "fused_per_sample", (Zi, Ai, Yi)) if fused else (loss, "per_sample", (Ai, Yi))
+            for loss, fused, Zi, Ai, Yi in zip(self.parts, self.fused_outputs, Zs, As, Ys)
+        ]
+        return self._rows(xp, calls)
+
+    def _rows(self, xp, calls):
         total = 0.0
-        for loss, weight, Pi, Yi in zip(self.parts, self.weights, Ps, Ys):
+        for (loss, method, arrays), weight in zip(calls, self.weights):
             if loss is None:
                 continue
-            if type(loss).per_sample is Loss.per_sample:
+            if type(loss).per_sample is Loss.per_sample or not callable(
+                getattr(loss, method, None)
+            ):
                 raise TypeError(
                     f"sample_weight: expected losses with per-sample values; got {loss!r}"
                 )
-            values = loss.per_sample(xp, Pi, Yi)
+            values = getattr(loss, method)(xp, *arrays)
             rows = xp.reshape(values, (values.shape[0], -1))
             total = total + weight * xp.mean(rows, axis=1)
         return total
@@ -203,7 +238,21 @@ def compiled_parts(model, loss, metrics, loss_weights):
         "loss_weights": weights,
         "metrics": saved,
     }
-    return MultiLoss(parts, weights, shapes), chosen, spec
+    return MultiLoss(parts, weights, shapes, _fused_outputs(model.graph, parts)), chosen, spec
+
+
+def _fused_outputs(graph, parts) -> tuple:
+    """Per output, whether its loss fuses with its layer's activation: the layer applies
+    it last, no other node reads the output, and no other output is the same tensor."""
+    flags = []
+    for value, layer, loss in zip(graph.outputs, graph.output_layers, parts):
+        activation = layer.activation
+        flags.append(
+            bool(loss and activation and loss.fuses_with == activation.name)
+            and value not in graph.consumed
+            and graph.outputs.count(value) == 1
+        )
+    return tuple(flags)
 
 
 def metric_lists(metrics, names: list) -> list[list]:

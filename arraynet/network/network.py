@@ -21,6 +21,10 @@ from ..precision import FULL, Policy
 from .graph import Graph, pack, unpack
 
 
+def _first(flags):
+    return flags[0] if isinstance(flags, tuple) else flags
+
+
 class Network:
     """``graph`` with its ``loss`` (None before compile) and dtype ``policy``."""
 
@@ -34,6 +38,9 @@ class Network:
             and loss.fuses_with == activation.name
             and graph.output not in graph.consumed  # no other delta arrives there
         )
+        # a loss over several outputs (``MultiLoss``) says which of them fuse
+        flags = getattr(loss, "fused_outputs", None) if loss is not None else None
+        self.fused_outputs = tuple(flags) if flags and any(flags) else None
         # nodes whose layer penalizes its output (Keras's activity_regularizer)
         self.activity = tuple(
             (k, graph.layers[n.layer])
@@ -68,18 +75,41 @@ class Network:
         return (P if graph.single_output else pack(xp, P)), caches
 
     def _backward(self, xp, weights, caches, delta, at_Z):
-        """The graph's backward from the (packed) delta at the output(s)."""
+        """The graph's backward from the (packed) delta at the output(s); ``at_Z``: one
+        flag, or one per output."""
         graph = self.graph
-        if not graph.single_output:
-            delta = unpack(xp, delta, graph.output_shapes)
-            at_Z = (at_Z,) * len(delta)
+        if graph.single_output:
+            return graph.backward(xp, weights, caches, delta, bool(_first(at_Z)))
+        delta = unpack(xp, delta, graph.output_shapes)
+        at_Z = at_Z if isinstance(at_Z, tuple) else (at_Z,) * len(delta)
         return graph.backward(xp, weights, caches, delta, at_Z)
+
+    def _fused_parts(self, xp, P, caches, Y):
+        """The loss over several outputs, each fused one taking its delta at its layer's
+        pre-activation: ``(value, packed delta, flags)``."""
+        graph, single = self.graph, self.graph.single_output
+        Ps = (P,) if single else unpack(xp, P, graph.output_shapes)
+        Zs, As = [], []
+        for fused, k, Pi in zip(self.fused_outputs, graph.output_nodes, Ps):
+            Z = A = Pi
+            if fused:
+                Z, A = graph.layers[graph.nodes[k].layer].pre_activation(caches[k])
+                if self.compute is not None:
+                    Z, A = self.policy.high(xp, (Z, A), Y)
+            Zs.append(Z)
+            As.append(A)
+        joined = (lambda arrays: arrays[0]) if single else (lambda arrays: pack(xp, arrays))
+        value, delta = self.loss.fused(xp, joined(Zs), joined(As), Y)
+        return value, delta, self.fused_outputs
 
     def predict(self, xp, weights, X):
         return self.forward(xp, weights, X)[0]
 
     def _loss(self, xp, P, caches, Y):
-        """``(value, delta, delta_is_at_preactivation)`` for the output."""
+        """``(value, delta, delta_is_at_preactivation)`` for the output (the flag one per
+        output where a loss over several outputs fuses some)."""
+        if self.fused_outputs is not None:
+            return self._fused_parts(xp, P, caches, Y)
         if self.fused:
             graph = self.graph
             Z, A = graph.output_layer.pre_activation(caches[graph.output_node])
