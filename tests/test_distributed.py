@@ -143,7 +143,7 @@ def test_the_rest_of_fit_works_unchanged(single, feature):
     if "evaluate" in one:
         assert abs(one["evaluate"] - many["evaluate"]) < TOLERANCE
     assert "val_loss" in one["history"] or feature != "validation"
-    assert single["features"]["all"]["batch_calls"] == 2 * 10  # 480 rows / 48, 2 epochs
+    assert single["features"]["all"]["batch_calls"] == 2 * 8  # 480 rows / 64, 2 epochs
 
 
 @pytest.mark.parametrize("case", CASES)
