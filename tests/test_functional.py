@@ -348,3 +348,22 @@ def test_a_functional_model_called_inside_another_adds_its_calls():
         np.testing.assert_allclose(outer.predict(X), np.concatenate([s, o], 1) @ W + c, rtol=1e-12)
     with pytest.raises(ValueError, match="expected 2 input tensors"):
         inner(x)
+
+
+def test_a_model_called_inside_is_one_operation_in_keras_order():
+    """Keras orders a nested model as one operation, its layers together: here c1 (depth
+    2), then the encoder's a, b (depth 1, met first), c2 (depth 1), add; layer by layer the
+    order would be a, c1, b, c2, add."""
+    encoder = an.Sequential([Dense(4, name="a"), Dense(4, name="b")], input_dim=3)
+    x = an.Input(shape=(3,))
+    c1, c2 = Dense(4, name="c1"), Dense(4, name="c2")
+    out = Add(name="add")([encoder(x), c2(c1(x))])
+    model = an.Model(x, out, seed=0)
+    assert [layer.name for layer in model.layers] == ["c1", "a", "b", "c2", "add"]
+    again = an.Model.from_config(model.get_config())
+    assert [layer.name for layer in again.layers] == ["c1", "a", "b", "c2", "add"]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 3))
+    with an.use("numpy", dtype="float64"):
+        again.set_weights(model.get_weights())
+        np.testing.assert_allclose(again.predict(X), model.predict(X), rtol=1e-12)

@@ -78,6 +78,7 @@ class SymbolicTensor:
                  dtype=None):  # fmt: skip
         self.input_layer = input_layer
         self.call = call  # (layer, input tensors) for a layer's output; None for an input
+        self.group = None  # the ModelCall it came out of, for a model called inside another
         self.example_shape = input_layer.shape if input_layer is not None else example_shape
         self._dtype = dtype
         self.name = auto_name("KerasTensor")
@@ -104,6 +105,14 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     """A model input of ``shape`` per example (Keras 3's ``keras.Input``)."""
     layer = InputLayer(shape, batch_size, dtype, sparse, batch_shape, tensor, optional, name)
     return layer.output
+
+
+class ModelCall:
+    """A model called on symbolic tensors inside another: its ``inputs`` and ``outputs``
+    (Keras orders its layers as one operation, ``models/functional.py``)."""
+
+    def __init__(self, model, inputs: tuple, outputs: tuple):
+        self.model, self.inputs, self.outputs = model, inputs, outputs
 
 
 def symbolic_inputs(inputs, who: str) -> list | None:

@@ -59,10 +59,28 @@ def structured(items: list, keys):
     return dict(zip(keys, items))
 
 
-def _walk(inputs: list, outputs: list) -> tuple[list, dict]:
-    """Keras's ``_build_map``: the calls (their output tensors) in the order a depth-first
-    walk from each output finishes them, and each layer's number in the order the walk
-    first meets it. Iterative (deep chains need no recursion limit), the same order."""
+def _layer_call(tensor):
+    """The node that made ``tensor`` as the graph runs it: ``(key, operation, parents)``,
+    the layer call."""
+    layer, parents = tensor.call
+    return id(tensor), layer, parents
+
+
+def _keras_call(tensor):
+    """The node that made ``tensor`` as Keras orders layers: the call of the model it came
+    out of (a ``Sequential`` or functional model called inside: one operation), else the
+    layer call."""
+    group = tensor.group
+    if group is None:
+        return _layer_call(tensor)
+    return id(group), group.model, group.inputs
+
+
+def _walk(inputs: list, outputs: list, node_of=_layer_call) -> tuple[list, dict]:
+    """Keras's ``_build_map``: the nodes ``(key, operation, parents, tensor)`` in the order
+    a depth-first walk from each output finishes them, and each operation's number in the
+    order the walk first meets it. Iterative (deep chains need no recursion limit), the
+    same order."""
     given = {id(t) for t in inputs}
     finished, order, numbers = set(), [], {}
     for j, output in enumerate(outputs):
@@ -73,14 +91,15 @@ def _walk(inputs: list, outputs: list) -> tuple[list, dict]:
                 continue
             if tensor.call is None:
                 raise _disconnected(j, output, tensor)
+            key, operation, parents = node_of(tensor)
             if expanded:
-                finished.add(id(tensor))
-                order.append(tensor)
+                if key not in finished:
+                    finished.add(key)
+                    order.append((key, operation, parents, tensor))
                 continue
-            if id(tensor) in finished:
+            if key in finished:
                 continue
-            layer, parents = tensor.call
-            numbers.setdefault(id(layer), len(numbers))
+            numbers.setdefault(id(operation), len(numbers))
             stack.append((tensor, True))
             stack.extend((p, False) for p in reversed(parents))
     return order, numbers
@@ -96,37 +115,55 @@ def _disconnected(j: int, output, tensor) -> ValueError:
     )
 
 
-def _depths(order: list, given: set) -> dict:
-    """Keras's ``map_graph`` depths: each layer's (by id), from the calls taken outputs
-    first; a call's depth is raised to its layer's depth seen so far."""
-    call_depth, layer_depth = {}, {}
-    for tensor in reversed(order):
-        layer, parents = tensor.call
-        depth = call_depth.setdefault(id(tensor), 0)
-        depth = max(depth, layer_depth.get(id(layer), 0))
-        layer_depth[id(layer)] = call_depth[id(tensor)] = depth
+def _depths(order: list, given: set, node_of) -> dict:
+    """Keras's ``map_graph`` depths: each operation's (by id), from the nodes taken outputs
+    first; a node's depth is raised to its operation's depth seen so far."""
+    node_depth, op_depth = {}, {}
+    for key, operation, parents, _ in reversed(order):
+        depth = node_depth.setdefault(key, 0)
+        depth = max(depth, op_depth.get(id(operation), 0))
+        op_depth[id(operation)] = node_depth[key] = depth
         for parent in parents:
             if id(parent) not in given:
-                call_depth[id(parent)] = max(depth + 1, call_depth.get(id(parent), 0))
-    return layer_depth
+                parent_key = node_of(parent)[0]
+                node_depth[parent_key] = max(depth + 1, node_depth.get(parent_key, 0))
+    return op_depth
 
 
-def trace(inputs: list, outputs: list) -> Graph:
-    """The graph of the calls from ``inputs`` to ``outputs``, layers in Keras's order."""
+def keras_order(inputs: list, outputs: list, layers: list) -> list:
+    """``layers`` in Keras's order for the graph: operations by depth from the outputs,
+    deepest first, ties by the walk's numbering; a model called inside is one operation
+    whose layers come together, in its own order."""
+    order, numbers = _walk(inputs, outputs, _keras_call)
+    depths = _depths(order, {id(t) for t in inputs}, _keras_call)
+    operations = {id(op): op for _, op, _, _ in order}
+    ranked = sorted(operations.values(), key=lambda op: (-depths[id(op)], numbers[id(op)]))
+    present, ordered = {id(layer) for layer in layers}, {}
+    for op in ranked:
+        for layer in op.layers if isinstance(op, Model) else [op]:
+            if id(layer) in present:
+                ordered.setdefault(id(layer), layer)
+    return list(ordered.values())
+
+
+def trace(inputs: list, outputs: list, layer_order=None) -> Graph:
+    """The graph of the calls from ``inputs`` to ``outputs``, layers in Keras's order (or
+    in ``layer_order``: a saved model's)."""
     ids = [id(t) for t in inputs]
     if len(set(ids)) != len(ids):
         raise ValueError("inputs: expected each input tensor once; got one several times")
-    order, numbers = _walk(inputs, outputs)
-    depths = _depths(order, set(ids))
-    layers = {}
-    for tensor in order:
-        layers.setdefault(id(tensor.call[0]), tensor.call[0])
-    ordered = sorted(layers.values(), key=lambda layer: (-depths[id(layer)], numbers[id(layer)]))
+    order, _ = _walk(inputs, outputs)
+    layers = list({id(op): op for _, op, _, _ in order}.values())
+    if layer_order is not None:
+        if {id(layer) for layer in layer_order} != {id(layer) for layer in layers}:
+            raise ValueError("config: the layers are not those its graph calls")
+        ordered = list(layer_order)
+    else:
+        ordered = keras_order(inputs, outputs, layers)
     index = {id(layer): i for i, layer in enumerate(ordered)}
     value = {t: i for i, t in enumerate(ids)}
     nodes = []
-    for k, tensor in enumerate(order):
-        layer, parents = tensor.call
+    for k, (_, layer, parents, tensor) in enumerate(order):
         nodes.append(Node(index[id(layer)], tuple(value[id(p)] for p in parents)))
         value[id(tensor)] = len(inputs) + k
     for j, output in enumerate(outputs):
@@ -169,12 +206,13 @@ class Functional(Model):
     ``an.Model(inputs, outputs, name=...)`` makes one. Built at once: its input shapes are
     the inputs'; ``seed`` fixes the initial weights (as for ``Sequential``)."""
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None, *, _draw=True):
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None, *, _draw=True,
+                 _layer_order=None):  # fmt: skip
         if inputs is None or outputs is None:
             raise TypeError("Model: expected inputs= and outputs= (symbolic tensors)")
         in_tensors, self.input_keys = flatten_tensors(inputs, "inputs")
         out_tensors, self.output_keys = flatten_tensors(outputs, "outputs")
-        graph = trace(in_tensors, out_tensors)
+        graph = trace(in_tensors, out_tensors, _layer_order)
         inherited = _held_weights(graph)
         super().__init__(graph, None, seed, name)
         self.inputs, self.outputs = in_tensors, out_tensors
@@ -330,9 +368,8 @@ class Functional(Model):
             name=config.get("name"),
             seed=config["seed"],
             _draw=build,
+            _layer_order=layers,
         )
-        if [id(layer) for layer in model.layers] != [id(layer) for layer in layers]:
-            raise ValueError("config: the layers are not in the order their graph gives them")
         if config["loss"] is not None:
             model.compile(
                 config["loss"],

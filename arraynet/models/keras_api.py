@@ -14,7 +14,7 @@ import numpy as np
 from .. import io
 from ..backend import current_backend
 from ..backend.session import on_clear_session
-from ..layers.input import symbolic_call, symbolic_inputs
+from ..layers.input import ModelCall, symbolic_call, symbolic_inputs
 from . import config as model_config
 from . import summary as summary_module
 
@@ -240,6 +240,10 @@ class KerasModelMixin:
         for node in graph.nodes:
             values.append(symbolic_call(graph.layers[node.layer], [values[i] for i in node.inputs]))
         out = graph.outputs_of(values)
+        made = values[len(tensors) :]
+        call = ModelCall(self, tuple(tensors), tuple(out) if isinstance(out, tuple) else (out,))
+        for tensor in made:
+            tensor.group = call
         return list(out) if isinstance(out, tuple) else out
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
