@@ -11,8 +11,10 @@ call's depth, propagated as Keras does); ``model.layers`` (and so ``get_weights(
 ordered by depth, deepest first, ties by the walk's numbering. A layer called twice is one
 layer with one set of weights (its gradients add up); a tensor read twice gets the sum of
 its deltas. A ``Sequential`` or functional model called on symbolic tensors adds its own
-layers' calls (flattened: its layers become this model's, their current weights copied
-as initial weights). ``model.layers`` lists the layers, not the ``InputLayer`` objects.
+layers' calls (its layers become this model's, their current weights copied as initial
+weights); it orders as one operation, its layers together in its own order, as Keras
+orders a nested model's weights. ``model.layers`` lists the layers, not the
+``InputLayer`` objects (nor the nested model: its layers).
 """
 
 from __future__ import annotations
