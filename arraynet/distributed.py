@@ -51,14 +51,19 @@ def initialize(coordinator_address=None, num_processes=None, process_id=None) ->
         num_processes=num_processes,
         process_id=process_id,
     )
+    _STARTED[0] = True
+
+
+_STARTED = [False]  # initialize() ran (older JAX cannot say so itself)
 
 
 def _jax():
     """JAX, where it is loaded and its distributed system started (else None)."""
     jax = sys.modules.get("jax")
-    if jax is None or not jax.distributed.is_initialized():
+    if jax is None:
         return None
-    return jax
+    started = getattr(jax.distributed, "is_initialized", lambda: _STARTED[0])()
+    return jax if started else None
 
 
 def process_index() -> int:

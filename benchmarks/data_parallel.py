@@ -119,7 +119,7 @@ def run_child(keys, repeats: int | None, quick: bool, gpus: bool = False) -> dic
         env = dict(os.environ)
         if not gpus:
             env.update(JAX_NUM_CPU_DEVICES=str(DEVICES), JAX_PLATFORMS="cpu")
-            env.pop("XLA_FLAGS", None)
+            env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
         done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             return {"error": (done.stdout + done.stderr)[-2000:]}

@@ -60,9 +60,12 @@ def _index(d, count: int) -> bool:
 def batch_mesh(devices):
     """The replicated sharding of a one-axis ``"batch"`` mesh over ``devices`` (Auto axis
     type: an explicit one refuses ``X.mT @ dZ`` over a sharded batch)."""
-    from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+    import jax.sharding as sharding
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    mesh = Mesh(np.array(devices), (AXIS,), axis_types=(AxisType.Auto,))
+    auto = getattr(sharding, "AxisType", None)  # older JAX: every axis is Auto
+    kinds = {} if auto is None else {"axis_types": (auto.Auto,)}
+    mesh = Mesh(np.array(devices), (AXIS,), **kinds)
     return NamedSharding(mesh, PartitionSpec())
 
 
