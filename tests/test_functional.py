@@ -367,3 +367,23 @@ def test_a_model_called_inside_is_one_operation_in_keras_order():
     with an.use("numpy", dtype="float64"):
         again.set_weights(model.get_weights())
         np.testing.assert_allclose(again.predict(X), model.predict(X), rtol=1e-12)
+
+
+def test_a_functional_chain_is_the_sequential_case():
+    """The same layers as a Sequential and as Model(inputs, outputs): one Graph class, the
+    chain path for both, the same training bitwise."""
+    x = an.Input(shape=(4,))
+    out = Dense(2, name="f2")(Dense(5, activation="tanh", name="f1")(x))
+    functional = an.Model(x, out, seed=3)
+    sequential = an.Sequential([Dense(5, activation="tanh"), Dense(2)], input_dim=4)
+    assert type(functional.graph) is type(sequential.graph)
+    assert functional.graph.is_chain and sequential.graph.is_chain
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(13, 4)), rng.normal(size=(13, 2))
+    with an.use("numpy", dtype="float64"):
+        sequential.set_weights(functional.get_weights())
+        for model in (functional, sequential):
+            model.compile("mse", "adam")
+            model.fit(X, Y, epochs=3, batch_size=4, seed=1, verbose=0)
+        for a, b in zip(functional.get_weights(), sequential.get_weights()):
+            np.testing.assert_array_equal(a, b)
