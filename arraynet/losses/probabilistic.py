@@ -68,8 +68,13 @@ class BinaryCrossentropy(KerasLoss):
 
     def fused_per_sample(self, xp, Z, A, Y):
         """The per-sample losses of the sigmoid output from its logits ``Z``."""
+        return self.fused_rows(xp, Z, A, Y)[0]
+
+    def fused_rows(self, xp, Z, A, Y):
+        """``(per-sample losses, dZ)`` of the sigmoid output from its logits ``Z``."""
         Y = self._targets(Y)
-        return xp.mean(xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z))), axis=-1)
+        entries = xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
+        return xp.mean(entries, axis=-1), (A - Y) / size(Z)
 
     def fused(self, xp, Z, A, Y):
         # log(1 + exp(-|z|)) + max(z, 0) - y z  ==  -(y log σ(z) + (1 - y) log(1 - σ(z)))
@@ -131,6 +136,12 @@ class CategoricalCrossentropy(KerasLoss):
     def fused_per_sample(self, xp, Z, A, Y):
         """The per-sample losses of the softmax output from its logits ``Z``."""
         return -xp.sum(self._targets(Y) * log_softmax_of(xp, Z), axis=-1)
+
+    def fused_rows(self, xp, Z, A, Y):
+        """``(per-sample losses, dZ)`` of the softmax output from its logits ``Z``."""
+        Y, n = self._targets(Y), samples(Z)
+        rows = -xp.sum(Y * log_softmax_of(xp, Z), axis=-1)
+        return rows, (A * xp.sum(Y, axis=-1, keepdims=True) - Y) / n
 
     def fused(self, xp, Z, A, Y):
         Y, n = self._targets(Y), samples(Z)

@@ -16,7 +16,8 @@ def weighable(loss) -> bool:
     """Whether ``loss`` gives per-sample values (and, fused, per-sample values from logits)."""
     if type(loss).per_sample is Loss.per_sample:
         return False
-    return loss.fuses_with is None or callable(getattr(loss, "fused_per_sample", None))
+    fused = [callable(getattr(loss, name, None)) for name in ("fused_rows", "fused_per_sample")]
+    return loss.fuses_with is None or any(fused)
 
 
 def check_weighable(loss) -> None:
@@ -43,11 +44,14 @@ class Weighted:
         return self._value(xp, self.loss.per_sample(xp, P, Y)), self._delta(xp, dP)
 
     def fused(self, xp, Z, A, Y):
-        _, dZ = self.loss.fused(xp, Z, A, Y)
-        return self._value(xp, self.loss.fused_per_sample(xp, Z, A, Y)), self._delta(xp, dZ)
+        if callable(getattr(self.loss, "fused_rows", None)):  # both from one log-sum-exp
+            rows, dZ = self.loss.fused_rows(xp, Z, A, Y)
+        else:
+            rows, dZ = self.loss.fused_per_sample(xp, Z, A, Y), self.loss.fused(xp, Z, A, Y)[1]
+        return self._value(xp, rows), self._delta(xp, dZ)
 
     def _by_row(self, xp, like):
-        W = xp.astype(self.W, like.dtype)
+        W = xp.astype(self.W, like.dtype, copy=False)
         return xp.reshape(W, (W.shape[0],) + (1,) * (like.ndim - 1))
 
     def _value(self, xp, values):
