@@ -48,6 +48,7 @@ def train(an, X, y, mode, batch_size, devices):
             "weights": [w.tolist() for w in net.get_weights()],
             "losses": list(history.history["loss"]),
             "predictions": net.predict(X, verbose=0).tolist(),
+            "evaluate": net.evaluate(X, y, verbose=0),  # over every process's rows
         }, net
 
 

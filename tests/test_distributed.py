@@ -92,6 +92,7 @@ def test_eight_devices_equal_one(single, case):
     assert len(one["losses"]) == len(many["losses"]) == 4
     assert _largest_difference([one["losses"]], [many["losses"]]) < TOLERANCE
     assert _largest_difference([one["predictions"]], [many["predictions"]]) < TOLERANCE
+    assert abs(one["evaluate"] - many["evaluate"]) < TOLERANCE
     # and training moved the weights: equal, not both untouched
     assert one["losses"][-1] < one["losses"][0]
 
@@ -156,6 +157,8 @@ def test_two_processes_equal_one(single, processes, case):
         assert _largest_difference([one["losses"]], [found["losses"]]) < TOLERANCE
     predictions = np.concatenate([first["predictions"], second["predictions"]])  # own rows
     assert _largest_difference([one["predictions"]], [predictions]) < TOLERANCE
+    assert abs(first["evaluate"] - one["evaluate"]) < TOLERANCE  # the loss over all rows
+    assert first["evaluate"] == second["evaluate"]
 
 
 def test_every_process_loads_the_file_process_zero_wrote(processes):
