@@ -122,6 +122,7 @@ def spy_on_placement(found: dict):
 
 def single(out: str) -> None:
     import arraynet as an
+    from arraynet.backend import mesh
 
     X, y = data()
     found = {"devices": len(__import__("jax").devices()), "cases": {}}
@@ -147,6 +148,7 @@ def single(out: str) -> None:
     found["spied"] = spied
     found["stochastic"] = stochastic(an, X, y)
     found["features"] = {str(d): features(an, d) for d in (None, "all")}
+    found["info"] = mesh.mesh_line()  # what ``arraynet info`` prints about the mesh
     found["memory"] = {str(d): memory(an, X, y, d) for d in (None, "all")}
     with open(out, "w") as f:
         json.dump(found, f)

@@ -201,3 +201,12 @@ def test_the_benchmark_row_reports_the_ratio_against_its_bound():
     assert "1.20x" in data_parallel.table(found) and "efficiency" not in data_parallel.table(found)
     gpus = data_parallel.table({**found, "platform": "gpu"})
     assert "scaling efficiency 10%" in gpus  # 1 / (1.2 * 8)
+
+
+def test_arraynet_info_shows_the_mesh(single, capsys):
+    from arraynet.cli import main
+
+    assert main(["info"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "mesh" in x)
+    assert "devices='all'" in line and "in 1 process" in line
+    assert "'batch' mesh of 8 cpu devices in 1 process" in single["info"]
