@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-CASES = [("full", None), ("minibatch", 64), ("minibatch", 100)]
+CASES = [("full", None), ("minibatch", 64), ("minibatch", 100), ("weighted", 64)]
 ROWS, FEATURES, CLASSES, EPOCHS = 480, 6, 3, 4
 
 
@@ -25,6 +25,10 @@ def data():
     X = rng.normal(size=(ROWS, FEATURES))
     y = (X[:, 0] + np.sin(2 * X[:, 1]) > 0).astype(int) + (X[:, 2] > 1).astype(int)
     return X, y
+
+
+def sample_weights():
+    return np.random.default_rng(8).uniform(0.2, 2.0, ROWS)
 
 
 def model(an, dropout: bool):
@@ -37,13 +41,18 @@ def model(an, dropout: bool):
     return net
 
 
-def train(an, X, y, mode, batch_size, devices):
-    """Weights, History losses and predictions of one fit, on one device or a mesh."""
+def train(an, X, y, mode, batch_size, devices, rows=slice(None)):
+    """Weights, History losses and predictions of one fit, on one device or a mesh; the
+    "weighted" mode is minibatch with sample weights (``rows``: this process's)."""
+    weighted = mode == "weighted"
+    extra = {"sample_weight": sample_weights()[rows]} if weighted else {}
+    mode = "minibatch" if weighted else mode
     with an.use("jax", dtype="float64", devices=devices):
         net = model(an, dropout=mode == "minibatch")
         history = net.fit(
-            X, y, mode=mode, batch_size=batch_size, epochs=EPOCHS, shuffle=True, verbose=0
-        )
+            X, y, mode=mode, batch_size=batch_size, epochs=EPOCHS, shuffle=True, verbose=0,
+            **extra,
+        )  # fmt: skip
         return {
             "weights": [w.tolist() for w in net.get_weights()],
             "losses": list(history.history["loss"]),
@@ -188,7 +197,7 @@ def process(out: str, port: str, index: str, count: str) -> None:
     rows = slice(index * ROWS // count, (index + 1) * ROWS // count)  # this process's rows
     found = {"devices": len(__import__("jax").devices()), "cases": {}}
     for mode, batch_size in CASES:
-        many, net = train(an, X[rows], y[rows], mode, batch_size, devices="all")
+        many, net = train(an, X[rows], y[rows], mode, batch_size, devices="all", rows=rows)
         found["cases"][f"{mode}-{batch_size}"] = {"many": many}
     path = os.path.join(os.path.dirname(out), "model.arraynet")
     with an.use("jax", dtype="float64", devices="all"):

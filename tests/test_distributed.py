@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.multidevice, pytest.mark.xdist_group("multidevice")]
 
 WORKER = Path(__file__).with_name("multidevice_worker.py")
 ROOT = WORKER.parents[1]
-CASES = ["full-None", "minibatch-64", "minibatch-100"]
+CASES = ["full-None", "minibatch-64", "minibatch-100", "weighted-64"]
 TOLERANCE = 1e-12
 
 asked = os.environ.get("ARRAYNET_BACKEND")

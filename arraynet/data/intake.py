@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..backend import numpy_backend
-from ..backend.mesh import process_rows
+from ..backend.mesh import data_on, process_rows
 from . import checks, sources, weights
 
 NO_TARGETS = object()
@@ -48,7 +48,7 @@ class Intake:
         if source is None:
             X, Y = self.arrays(backend, X, y)
             shape = tuple(X.shape[1:])
-            W = weights.sample_weights(sample_weight, X.shape[0])
+            W = weights.sample_weights(sample_weight, process_rows(X))
             if table is not None:
                 W = weights.class_weights(table, Y)
             if validation_data is not None:
@@ -81,7 +81,9 @@ class Intake:
 
     def _on(self, backend, W, argument="sample_weight"):
         """Host weights (or None) on ``backend``, in its float dtype."""
-        return None if W is None else backend.asarray(checks.fits_dtype(W, backend, argument))
+        if W is None:
+            return None
+        return data_on(backend, checks.fits_dtype(W, backend, argument), argument=argument)
 
     def _weighted(self, backend, X, Y, W):
         return X, Y, self._on(backend, W)
