@@ -58,7 +58,7 @@ def test_a_backend_out_of_memory_error_becomes_one_device_memory_error(monkeypat
     model.fit(X[:10], Y[:10], verbose=0)
     before = model.get_weights()
 
-    def exhausted(*args):
+    def exhausted(*args, **kwargs):
         raise MemoryError("Unable to allocate 8.00 GiB")
 
     monkeypatch.setattr("arraynet.train.trainer.make_runner", lambda *a, **k: exhausted)
