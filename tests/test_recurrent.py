@@ -381,3 +381,42 @@ def test_a_recurrent_model_saves_and_loads(tmp_path):
         layer.get_config() for layer in model.layers
     ]
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_initial_state_in_a_functional_model_matches_torch(backend, kind):
+    """Keras's ``layer(x, initial_state=[h, c])`` in a functional model: its predictions and
+    weight gradients (mean squared error) equal torch's module started from those states."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    steps = 6
+    layer = KINDS[kind](UNITS)
+    weights = draw_weights(layer, steps, rng)
+    X = rng.standard_normal((ROWS, steps, FEATURES))
+    states = [rng.standard_normal((ROWS, UNITS)) for _ in range(layer.state_count)]
+    y = rng.standard_normal((ROWS, UNITS))
+    with an.use(backend, dtype="float64"):
+        x = an.Input(shape=(steps, FEATURES))
+        given = [an.Input(shape=(UNITS,)) for _ in states]
+        model = an.Model([x, *given], layer(x, initial_state=given))
+        model.compile(loss="mse", optimizer="sgd")
+        model.set_weights(weights)
+        predicted = model.predict([X, *states], verbose=0)
+        _, grads = model.gradients([X, *states], y)
+
+    m = torch_rnn.module(kind, weights, FEATURES, UNITS)
+    start = [torch.tensor(s[None]) for s in states]
+    out, _ = m(torch.tensor(X), tuple(start) if kind == "LSTM" else start[0])
+    Yt = out[:, -1, :]
+    ((Yt - torch.from_numpy(y)) ** 2).mean().backward()
+    assert rel_error(predicted, Yt.detach().numpy()) < RTOL
+    for got, want in zip(grads, torch_rnn.grads(kind, m, UNITS)):
+        assert rel_error(got, want) < RTOL
+
+
+def test_functional_calls_refuse_return_state_and_states_given_twice():
+    x, h = an.Input(shape=(4, 3)), an.Input(shape=(UNITS,))
+    with pytest.raises(ValueError, match="return_state=True in a functional model"):
+        LSTM(UNITS, return_state=True)(x)
+    with pytest.raises(ValueError, match="initial states given twice"):
+        SimpleRNN(UNITS)([x, h], initial_state=[h])

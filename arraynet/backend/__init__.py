@@ -2,7 +2,8 @@
 
 The math (layers, losses, optimizers, the step) never names an array library: it receives
 the namespace ``xp`` from here. Library-specific choices live here and in the loop strategy
-(``train/loops.py``); the device data generators and ``arraynet info`` name libraries too.
+(``train/loops.py``, ``train/jax_loop.py``); the device data generators and ``arraynet
+info`` name libraries too.
 
 Modules, each importing only those above it:
 

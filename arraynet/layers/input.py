@@ -17,6 +17,7 @@ does not list them (as in Keras).
 from __future__ import annotations
 
 import warnings
+import weakref
 
 from ..backend.session import auto_name
 
@@ -130,6 +131,10 @@ def symbolic_inputs(inputs, who: str) -> list | None:
     return listed
 
 
+# each called layer's first input shape (a layer called again: shared weights)
+FIRST_CALL_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def symbolic_call(layer, tensors: list) -> SymbolicTensor:
     """Record ``layer`` called on ``tensors``: a new symbolic tensor of its output shape.
 
@@ -144,9 +149,9 @@ def symbolic_call(layer, tensors: list) -> SymbolicTensor:
     except ValueError as err:
         got = shown[0] if len(shown) == 1 else shown
         raise ValueError(f"{who} cannot be called on input shape {got}: {err}") from None
-    first = getattr(layer, "_first_call_shape", None)
+    first = FIRST_CALL_SHAPES.get(layer)
     if first is None:
-        layer._first_call_shape = shapes[0]
+        FIRST_CALL_SHAPES[layer] = shapes[0]
     elif _weight_shapes(layer, first) != _weight_shapes(layer, shapes[0]):
         raise ValueError(
             f"{who}: expected an input of shape {(None, *first)} (its weights "

@@ -85,6 +85,25 @@ class RNN(Layer):
 
     # -- shapes and weights -----------------------------------------------------------------
 
+    def __call__(self, inputs, initial_state=None, training=None):
+        """Keras's functional call; ``initial_state`` (h, or [h, c] for an LSTM: symbolic
+        tensors of shape (None, units)) joins the inputs (the node's further inputs)."""
+        if self.return_state:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': return_state=True in a functional "
+                "model is not supported yet (a layer of several outputs); call the layer "
+                "directly or use return_state=False"
+            )
+        if initial_state is not None:
+            states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if isinstance(inputs, (list, tuple)):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': initial states given twice (in "
+                    "inputs and in initial_state=); give them in initial_state="
+                )
+            inputs = [inputs, *states]
+        return super().__call__(inputs, training)
+
     def output_shape(self, input_shape: tuple, *state_shapes) -> tuple | list:
         """``(time, units)`` with ``return_sequences``, else ``(units,)``; with
         ``return_state`` a list: that, then ``(units,)`` per state."""

@@ -2,8 +2,9 @@
 and state (``state``), summary and saving (``load``/``save``, Keras's ``load_model``/
 ``save_model``)."""
 
+from .functional import Functional
 from .model import Model
 from .saving import load, load_model, save, save_model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load", "load_model", "save", "save_model"]
+__all__ = ["Functional", "Model", "Sequential", "load", "load_model", "save", "save_model"]

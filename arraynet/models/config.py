@@ -4,11 +4,41 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
-from .. import losses, metrics
+from .. import io, losses, metrics
 from ..layers.base import check_shape
+
+MODEL_CLASSES: dict = {}  # each model class by name (``Model.__init_subclass__`` fills it)
+
+
+def model_class(config: dict) -> type:
+    """The class whose ``from_config`` reads ``config``: functional or sequential."""
+    functional = isinstance(config, dict) and config.get("functional") is not None
+    return MODEL_CLASSES["Functional" if functional else "Sequential"]
+
+
+def read_model(path):
+    """The model saved at ``path``, verified in full (see ``arraynet.load``)."""
+    models = []
+
+    def expect(state):  # the model config.json describes, unbuilt, and the shapes it declares
+        models.append(model_class(state["config"]).from_config(state["config"], build=False))
+        return state_shapes(models[-1], state)
+
+    state = io.read_state(path, expect)
+    with io.file_errors(os.fsdecode(path), "inconsistent model state"):
+        restore(models[-1], state)
+        return models[-1]
+
+
+def from_state(state: dict):
+    """A new model from ``get_state()``'s data, built from its weights (nothing drawn)."""
+    model = model_class(state["config"]).from_config(state["config"], build=False)
+    restore(model, state)
+    return model
 
 
 def get_config(model) -> dict:
@@ -83,7 +113,8 @@ def restore(model, state: dict) -> None:
     if model.example_shape is None and shape is not None:
         model.graph.build(shape)
         model.example_shape = shape
-    model.set_weights(state["weights"])
+    if model.example_shape is not None or state["weights"]:  # an unbuilt model has none
+        model.set_weights(state["weights"])
     if state["has_optimizer_state"]:
         trainable = model.graph.trainable([w.shape for w in state["weights"]])
         expected = model.optimizer.state_shapes(list(trainable))

@@ -65,6 +65,12 @@ class ModelFilesMixin:
         """Everything needed to resume: config, weights, optimizer state, epoch, generator."""
         return model_config.get_state(self)
 
+    def __reduce__(self):
+        """Pickled (and deep-copied) as its state, host NumPy data: config, weights,
+        optimizer state, epoch, generator; no backend array or compiled program. It comes
+        back as ``load`` builds a model, on the backend its next call selects."""
+        return model_config.from_state, (self.get_state(),)
+
     def save(self, filepath, overwrite: bool = True) -> None:
         """Write the model to ``filepath``, atomically, in the format of :mod:`arraynet.io`
         (compiled or not; the optimizer state when there is one). Any name will do:
@@ -290,7 +296,7 @@ class KerasModelMixin:
         The optimizer state is left as it is."""
         if skip_mismatch:
             raise NotImplementedError("load_weights: skip_mismatch=True is not supported")
-        self._weights_from(_load(filepath), filepath)
+        self._weights_from(model_config.read_model(filepath), filepath)
 
     resume_at = None  # set by BackupAndRestore: the epoch fit goes on from (read once)
 
@@ -298,7 +304,7 @@ class KerasModelMixin:
         """Put back the training state a file of this model holds (weights, optimizer
         state, epoch count, shuffling generator), as ``BackupAndRestore`` does; returns the
         epoch count."""
-        source = _load(filepath)
+        source = model_config.read_model(filepath)
         self._weights_from(source, filepath)
         state = source.variables.host_state()
         if state and self.optimizer is not None:
@@ -328,12 +334,6 @@ class KerasModelMixin:
                 self.graph.build(source.example_shape)
                 self.example_shape = source.example_shape
             self.set_weights(weights)
-
-
-def _load(filepath):
-    from .saving import load  # saving imports the model classes, which import this module
-
-    return load(filepath)
 
 
 def _scores(logs: dict, names: list, return_dict: bool):

@@ -7,14 +7,12 @@ file format ``arraynet.io``'s; the model holds what they share.
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import device as device_of
 
 from .. import losses, optimizers
 from ..backend import current_backend, to_numpy
 from ..backend.session import auto_name
-from ..callbacks import History
-from ..callbacks_keras import step_progress
-from ..data import Intake, to_host
+from ..callbacks import History, step_progress
+from ..data import Intake
 from ..layers.base import check_shape
 from ..layers.input import SymbolicTensor
 from ..losses.weighted import check_weighable
@@ -22,11 +20,12 @@ from ..metrics import get as get_metric
 from ..network import Network
 from ..precision import PRECISIONS, Policy
 from ..train import Trainer
-from ..train.step import weighted
 from ..utils import new_generator
 from ..validation import check_choice, check_count
+from .config import MODEL_CLASSES, model_class
 from .keras_api import KerasModelMixin, ModelFilesMixin
-from .variables import Variables
+from .scoring import scores_of, spans
+from .variables import Variables, checked_weights
 
 
 class Model(ModelFilesMixin, KerasModelMixin):
@@ -39,20 +38,20 @@ class Model(ModelFilesMixin, KerasModelMixin):
     input shape per example; ``input_shape`` Keras's, with the batch axis (None) first.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODEL_CLASSES[cls.__name__] = cls  # for Model(inputs, outputs) and from_config
+
     def __new__(cls, *args, **kwargs):
         """``Model(inputs, outputs, name=...)`` (or ``inputs=``, ``outputs=``) over symbolic
         tensors is Keras's functional model: a :class:`~arraynet.models.functional.Functional`."""
         if cls is Model and _functional_call(args, kwargs):
-            from .functional import Functional
-
-            return super().__new__(Functional)
+            return super().__new__(MODEL_CLASSES["Functional"])
         return super().__new__(cls)
 
     @classmethod
     def from_config(cls, config: dict, build: bool = True):
         """The model ``get_config()`` described: functional or sequential, by the config."""
-        from .saving import model_class
-
         return model_class(config).from_config(config, build)
 
     def __init__(self, graph, input_shape=None, seed: int | None = None, name=None):
@@ -117,15 +116,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
                 f"weights: expected a list of arrays, as get_weights() returns; "
                 f"got {type(weights).__name__}"
             )
-        weights = [to_host(w, f"weights[{i}]") for i, w in enumerate(weights)]
-        shape = self.example_shape
-        if shape is None and weights and weights[0].ndim == 2:
-            shape = (weights[0].shape[0],)  # the first kernel's rows
-        shapes = self.weight_shapes(shape) if shape is not None else []
-        if len(weights) != len(shapes):
-            raise ValueError(f"weights: expected {len(shapes)} arrays; got {len(weights)}")
-        for i, (w, expected) in enumerate(zip(weights, shapes)):
-            _check_weight(w, expected, current_backend().dtype, f"weights[{i}]")
+        shape, weights = checked_weights(self, weights)
         if self.example_shape is None:
             self.graph.build(shape)
         self.example_shape = shape
@@ -143,10 +134,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         """Choose the loss, the optimizer (an instance or a name), metric names and the
         precision: None (the backend's dtype), "mixed_bfloat16" or "mixed_float16" (layers
         compute in 16 bits around float32 master weights; see ``arraynet.precision``)."""
-        if metrics is None:
-            metrics = ()
-        if isinstance(metrics, str):
-            metrics = [metrics]
+        metrics = [metrics] if isinstance(metrics, str) else (metrics or ())
         self.require_layers()
         if precision is not None:
             check_choice(precision, "precision", tuple(PRECISIONS))
@@ -181,11 +169,9 @@ class Model(ModelFilesMixin, KerasModelMixin):
 
     @learning_rate.setter
     def learning_rate(self, lr: float) -> None:
-        state = self._opt_state_here()
-        xp = self.variables.backend.xp
-        self.variables.commit(
-            self.variables.weights, self.optimizer.with_learning_rate(xp, state, lr)
-        )
+        state, xp = self._opt_state_here(), self.variables.backend.xp
+        new_state = self.optimizer.with_learning_rate(xp, state, lr)
+        self.variables.commit(self.variables.weights, new_state)
 
     def _opt_state_here(self):
         """The optimizer state where the weights are (made there if there is none yet)."""
@@ -249,7 +235,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         weights, network = self.variables.on(backend), self.network.on(backend)
         outputs = [
             to_numpy(network.predict(backend.xp, weights, X[a:b, ...]))
-            for a, b in step_progress(_spans(X.shape[0], batch_size), verbose)
+            for a, b in step_progress(spans(X.shape[0], batch_size), verbose)
         ]
         return np.concatenate(outputs, axis=0)
 
@@ -258,28 +244,8 @@ class Model(ModelFilesMixin, KerasModelMixin):
 
     def compute_scores(self, backend, X, Y, batch_size=None, verbose=0,
                        sample_weight=None) -> list:  # fmt: skip
-        """Loss and metrics on ``(X, Y)`` (already on ``backend``; the loss weighted by
-        ``sample_weight``, on it too, if given) as device scalars: the loss the batches' means
-        weighted by their rows, each metric's state added over the batches (``init``,
-        ``update``, ``result``: over all rows; a progress bar over them with ``verbose``)."""
-        xp, weights, n = backend.xp, self.variables.on(backend), X.shape[0]
-        network = self.network.on(backend)
-        metrics = [f for _, f in self.metrics]
-        states = [None] * len(metrics)  # made where the first contribution is (a mesh: there)
-        losses = []  # each batch's loss times its rows
-        for a, b in step_progress(_spans(n, batch_size), verbose):
-            net = network
-            if sample_weight is not None:
-                net = weighted(network, sample_weight[a:b])
-            Y_batch = Y[a:b, ...]
-            loss, P = net.loss_value(xp, weights, X[a:b, ...], Y_batch)
-            losses.append(loss * (b - a))
-            for k, f in enumerate(metrics):
-                part = f.batch(xp, P, Y_batch)
-                if states[k] is None:
-                    states[k] = f.init(xp, backend.float_dtype, device_of(part[0]))
-                states[k] = f.update(xp, states[k], part)
-        return [sum(losses) / n, *(f.result(xp, s) for f, s in zip(metrics, states))]
+        """Loss and metrics on ``(X, Y)``, on ``backend`` (see ``scoring.scores_of``)."""
+        return scores_of(self, backend, X, Y, batch_size, verbose, sample_weight)
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose="auto",
                  return_dict: bool = False, sample_weight=None):  # fmt: skip
@@ -321,24 +287,3 @@ def _functional_call(args: tuple, kwargs: dict) -> bool:
     if isinstance(first, (list, tuple)):
         return any(isinstance(t, SymbolicTensor) for t in first)
     return isinstance(first, SymbolicTensor)
-
-
-def _check_weight(w: np.ndarray, shape: tuple, dtype: str, argument: str) -> None:
-    """Refuse a weight of another shape, or (finite: ``to_host`` checked) with values the
-    backend's dtype cannot hold (1e300 would become inf in float32), as data that is."""
-    if w.shape != shape:
-        raise ValueError(f"{argument}: expected shape {shape}; got {w.shape}")
-    limit = float(np.finfo(dtype).max)
-    peak = float(np.max(np.abs(w))) if w.size else 0.0
-    if peak > limit:
-        raise ValueError(
-            f"{argument}: expected values that {dtype} can hold (up to {limit:.4g} in size); "
-            f"got {peak:g}, which overflows it"
-        )
-
-
-def _spans(n: int, batch_size):
-    """``(start, stop)`` of each batch of ``batch_size`` rows (None: all at once)."""
-    size = n if batch_size is None else check_count(batch_size, "batch_size", minimum=1)
-    for start in range(0, n, size):
-        yield start, min(start + size, n)

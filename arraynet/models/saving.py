@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-from .. import io
 from . import config as model_config
 from .sequential import Sequential
 
@@ -15,15 +12,6 @@ def save(model, path) -> None:
     model.save(path)
 
 
-def model_class(config: dict) -> type:
-    """The class whose ``from_config`` reads ``config``: functional or sequential."""
-    if isinstance(config, dict) and config.get("functional") is not None:
-        from .functional import Functional
-
-        return Functional
-    return Sequential
-
-
 def load(path) -> Sequential:
     """The model saved at ``path`` by :func:`save`, verified in full; raises
     :class:`~arraynet.io.ModelFileError` naming the path and the problem.
@@ -31,16 +19,7 @@ def load(path) -> Sequential:
     Bounded: the shapes the config declares are checked against the stored arrays'
     headers before any array is read, and the model is built from the stored weights (no
     initial weights are drawn)."""
-    models = []
-
-    def expect(state):  # the model config.json describes, unbuilt, and the shapes it declares
-        models.append(model_class(state["config"]).from_config(state["config"], build=False))
-        return model_config.state_shapes(models[-1], state)
-
-    state = io.read_state(path, expect)
-    with io.file_errors(os.fsdecode(path), "inconsistent model state"):
-        model_config.restore(models[-1], state)
-        return models[-1]
+    return model_config.read_model(path)
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):

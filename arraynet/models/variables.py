@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import Backend, current_backend, numpy_backend, to_numpy
+from ..data import to_host
 
 
 class Variables:
@@ -89,3 +90,32 @@ def _move(backend: Backend, array):
     if host.dtype.kind in "iu":
         return backend.asarray(host, backend.xp.int32)
     return backend.asarray(host)
+
+
+def checked_weights(model, weights) -> tuple:
+    """``(example_shape, host weights)`` for ``model.set_weights(weights)``: arrays of any
+    backend, in ``get_weights()`` order, each of the expected shape and within the dtype."""
+    weights = [to_host(w, f"weights[{i}]") for i, w in enumerate(weights)]
+    shape = model.example_shape
+    if shape is None and weights and weights[0].ndim == 2:
+        shape = (weights[0].shape[0],)  # the first kernel's rows
+    shapes = model.weight_shapes(shape) if shape is not None else []
+    if len(weights) != len(shapes):
+        raise ValueError(f"weights: expected {len(shapes)} arrays; got {len(weights)}")
+    for i, (w, expected) in enumerate(zip(weights, shapes)):
+        check_weight(w, expected, current_backend().dtype, f"weights[{i}]")
+    return shape, weights
+
+
+def check_weight(w: np.ndarray, shape: tuple, dtype: str, argument: str) -> None:
+    """Refuse a weight of another shape, or (finite: ``to_host`` checked) with values the
+    backend's dtype cannot hold (1e300 would become inf in float32), as data that is."""
+    if w.shape != shape:
+        raise ValueError(f"{argument}: expected shape {shape}; got {w.shape}")
+    limit = float(np.finfo(dtype).max)
+    peak = float(np.max(np.abs(w))) if w.size else 0.0
+    if peak > limit:
+        raise ValueError(
+            f"{argument}: expected values that {dtype} can hold (up to {limit:.4g} in size); "
+            f"got {peak:g}, which overflows it"
+        )

@@ -28,6 +28,7 @@ from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
 from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
+from .memory import check_memory, memory_needed
 from .step import Scores
 
 
@@ -98,7 +99,7 @@ class Trainer:
         feed.batch_size = batch_size_for(mode, feed.largest, batch_size)
         placement.check_batches(backend, mode, feed.batch_size)  # an uneven split: a warning
         self.feed = feed
-        self._check_memory()
+        check_memory(model, self.feed, self.backend)
         if backend.on_host:
             reuse_freed_host_memory()
         rng = model.rng if seed is None else np.random.default_rng(seed)
@@ -209,31 +210,6 @@ class Trainer:
         hooks.on_epoch_end(epoch, logs)
         last_logs.update(logs)
 
-    def _memory_needed(self) -> int:
-        """Estimated device bytes for training on the feed: its data on the device (and a
-        shuffled copy), weights, gradients, new weights and optimizer slots, and what each
-        node holds for one batch (``Layer.memory``: output, cache and delta); on a mesh, per
-        device (its share of the data and of each batch, the whole weights)."""
-        model, feed = self.model, self.feed
-        graph = model.graph
-        shapes = graph.value_shapes(model.example_shape)
-        sizes = [math.prod(s) for s in shapes]
-        split = placement.device_count(self.backend)
-        values = -(-feed.device_rows // split) * (sizes[0] + sizes[-1]) * 2
-        weights = sum(math.prod(s) for s in model.weight_shapes())
-        values += weights * (3 + len(model.optimizer.slots))
-        held = sum(graph.layers[n.layer].memory(shapes[n.inputs[0]]) for n in graph.nodes)
-        values += -(-feed.batch_size // split) * (sizes[0] + held)
-        return values * np.dtype(self.backend.dtype).itemsize
-
-    def _check_memory(self) -> None:
-        """Refuse, before training, a batch whose estimate exceeds ``use(memory_limit=)``."""
-        needed, backend = self._memory_needed(), self.backend
-        if backend.memory_limit is not None and needed > backend.memory_limit:
-            raise DeviceMemoryError(
-                self.feed.batch_size, needed, placement.describe(backend), backend.memory_limit
-            )
-
     # -- what the feed calls ------------------------------------------------------------
 
     def draws(self, rng, rows: int, epochs: int, shuffle: bool):
@@ -277,7 +253,8 @@ class Trainer:
             if not out_of_memory(err):
                 raise
             device = placement.describe(self.backend)
-            raise DeviceMemoryError(self.feed.batch_size, self._memory_needed(), device) from err
+            needed = memory_needed(self.model, self.feed, self.backend)
+            raise DeviceMemoryError(self.feed.batch_size, needed, device) from err
         variables.commit(weights, state)
         if failed == NOT_FINITE:  # an overflow no loss showed
             variables.commit(*before)

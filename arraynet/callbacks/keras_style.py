@@ -1,4 +1,4 @@
-"""Keras 3's callbacks beside arraynet's own (``arraynet.callbacks`` holds them all):
+"""Keras 3's callbacks beside arraynet's own (``arraynet.callbacks`` exports them all):
 ``EarlyStopping``, ``ReduceLROnPlateau``, ``LambdaCallback``, ``BackupAndRestore``,
 ``ProgbarLogger``, and the progress shown by ``predict``/``evaluate``.
 
@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from .callbacks import Callback, ProgressBar, monitor_mode, monitored
-from .validation import check_count, check_non_negative
+from ..validation import check_count, check_non_negative
+from .base import Callback, ProgressBar, monitor_mode, monitored
 
 
 class EarlyStopping(Callback):
