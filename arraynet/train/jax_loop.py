@@ -139,27 +139,32 @@ def jax_epochs(backend, network, optimizer, metrics, batch_size):
 
             take = placement.batch_taker(arrays, size, mesh)  # on a mesh: each batch split
 
-            def body(i, state):
+            def full(i, state):  # batch i, whole: the plain step
                 carry, totals = state
+                *carry, values = guarded(*carry, *parts(take(i, i * size)))
+                return tuple(carry), add(totals, values, size)
+
+            def short(state):
+                """The short last batch: the window ending at the room's end, rows before
+                the batch's first and past the data's last weighing nothing."""
+                carry, totals = state
+                i = rows // size
                 start = i * size
-                if not masked:
-                    part = take(i, start)
-                    *carry, values = guarded(*carry, *parts(part))
-                    return tuple(carry), add(totals, values, size)
-                # a short last batch: the window ending at the room's end, rows before the
-                # batch's first and past the data's last weighing nothing
                 window = xp.minimum(start, arrays[0].shape[0] - size)
                 part = take(i, window)  # window == start on a mesh (whole batches)
                 index = window + xp.arange(size, dtype=start.dtype)
-                real = xp.minimum(rows - start, size)
+                real = rows - start
                 X_part, Y_part, masks, W = parts(part)
-                short = short_step((index >= start) & (index < rows), real, W)
-                *carry, values = guard(short, xp, checked)(*carry, X_part, Y_part, masks)
+                step = short_step((index >= start) & (index < rows), real, W)
+                *carry, values = guard(step, xp, checked)(*carry, X_part, Y_part, masks)
                 return tuple(carry), add(totals, values, xp.astype(real, totals[0].dtype))
 
-            count = (rows + size - 1) // size if masked else rows // size
-            if masked or size <= arrays[0].shape[0]:
-                carry, totals = lax.fori_loop(0, count, body, (carry, totals))
+            if size <= arrays[0].shape[0]:
+                carry, totals = lax.fori_loop(0, rows // size, full, (carry, totals))
+            if masked and size > 1:  # a short last batch, if any, in the same program
+                carry, totals = lax.cond(
+                    rows % size != 0, short, lambda state: state, (carry, totals)
+                )
             if tail:  # layers that mix rows: the short batch compiled by its size
                 part = [lax.dynamic_slice_in_dim(a, rows - tail, tail) for a in arrays]
                 *carry, values = guarded(*carry, *parts(part))
