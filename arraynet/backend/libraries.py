@@ -80,6 +80,8 @@ def dtype_name(dtype) -> str:
 
 
 _NUMPY = lean_numpy()
+# NumPy 2.1+ implements the standard itself (read once: parsing the version costs 10 us)
+_NUMPY_IS_STANDARD = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
 
 
 def numpy_backend_of(dtype, device):
@@ -87,7 +89,7 @@ def numpy_backend_of(dtype, device):
         raise ValueError(f"device: expected None or 'cpu' for numpy; got {device!r}")
     # NumPy 2 implements the standard itself, and its functions skip the compat wrappers'
     # Python overhead (a few microseconds per call, which the tiny stochastic case feels).
-    if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
+    if _NUMPY_IS_STANDARD:
         return Backend("numpy", _NUMPY, dtype)
     import array_api_compat.numpy as xp
 

@@ -9,6 +9,7 @@ weights from before a failed update.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,6 +31,8 @@ from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epo
 from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
 from .memory import check_memory, memory_needed
 from .step import Scores
+
+HOST_XP = numpy_backend("float64").xp  # streaming metrics' results, taken on the host
 
 
 class DivergenceError(FloatingPointError):
@@ -189,7 +192,7 @@ class Trainer:
     def _epoch_logs(self, names, means) -> dict:
         """An epoch's logs: its means (streaming metrics' results from their summed states,
         taken on the host), and the scores on the validation data if any."""
-        values = self.scores.values(numpy_backend("float64").xp, means)
+        values = self.scores.values(HOST_XP, means)
         logs = {name: float(v) for name, v in zip(names, values)}
         if self.feed.validation is not None:
             with self.backend.quiet_overflow():
@@ -273,8 +276,8 @@ class Trainer:
         variables.commit(weights, state)
         return int(failed)
 
-    @property
-    def scores(self) -> Scores:
+    @functools.cached_property
+    def scores(self) -> Scores:  # the model's metrics do not change during a fit
         return Scores([f for _, f in self.model.metrics])
 
     @property
