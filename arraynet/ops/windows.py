@@ -37,6 +37,12 @@ class AxisWindows(NamedTuple):
     def padded(self) -> int:
         return self.length + self.before + self.after
 
+    @property
+    def tiles(self) -> bool:
+        """Whether the windows lie side by side from the start, unpadded (stride = size): then
+        no entry is in two windows, and the windows are a reshape, not a gather."""
+        return not self.before and not self.after and self.taps == tuple(range(len(self.taps)))
+
 
 @functools.lru_cache(maxsize=512)
 def axis_windows(length: int, size: int, stride: int, dilation: int, padding: str) -> AxisWindows:
@@ -131,3 +137,30 @@ def same_counts(rows: AxisWindows, cols: AxisWindows) -> list:
         return [sum(inside[i * w.size : (i + 1) * w.size]) for i in range(w.out)]
 
     return [[r * c for c in real(cols)] for r in real(rows)]
+
+
+def tile_2d(xp, X, rows: AxisWindows, cols: AxisWindows):
+    """Windows that tile ``X`` (``rows.tiles and cols.tiles``): ``(N, H, W, C)`` to
+    ``(kh * kw, N, Ho, Wo, C)``, one slice per window entry (row-major), by a crop, a
+    reshape and a transpose: no gather, and each entry's slice contiguous."""
+    n, c = X.shape[0], X.shape[3]
+    T = X[:, : rows.out * rows.size, : cols.out * cols.size, :]
+    T = xp.reshape(T, (n, rows.out, rows.size, cols.out, cols.size, c))
+    T = xp.permute_dims(T, (2, 4, 0, 1, 3, 5))
+    return xp.reshape(T, (rows.size * cols.size, n, rows.out, cols.out, c))
+
+
+def untile_2d(xp, dG, rows: AxisWindows, cols: AxisWindows):
+    """The adjoint of :func:`tile_2d`: ``(kh * kw, N, Ho, Wo, C)`` back to ``(N, H, W, C)``,
+    zeros where no window reads (the rows and columns the crop dropped)."""
+    n, c = dG.shape[1], dG.shape[4]
+    T = xp.reshape(dG, (rows.size, cols.size, n, rows.out, cols.out, c))
+    T = xp.permute_dims(T, (2, 3, 0, 4, 1, 5))
+    dX = xp.reshape(T, (n, rows.out * rows.size, cols.out * cols.size, c))
+    for axis, windows in ((1, rows), (2, cols)):
+        missing = windows.length - windows.out * windows.size
+        if missing:
+            shape = (*dX.shape[:axis], missing, *dX.shape[axis + 1 :])
+            zeros = xp.zeros(shape, dtype=dX.dtype, device=device(dX))
+            dX = xp.concat([dX, zeros], axis=axis)
+    return dX
