@@ -111,12 +111,12 @@ class MaxPooling2D(_Pooling2D):
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         X4 = xp.reshape(X, (X.shape[0], *self._as_2d(tuple(X.shape[1:]))))
         plan = self._plan(tuple(X4.shape[1:]))
-        if plan[0].tiles and plan[1].tiles:  # windows side by side: entries last, no gather
-            G = tile_2d(xp, X4, *plan)  # (kh * kw, N, Ho, Wo, C)
-            Y = xp.max(G, axis=0)
+        if plan[0].tiles and plan[1].tiles:  # windows side by side: no gather
+            G = tile_2d(xp, X4, *plan)  # (N, Ho, Wo, kh * kw, C)
+            Y = xp.max(G, axis=3)
             first = xp.zeros(Y.shape, dtype=xp.int32, device=device(Y))
-            for t in range(G.shape[0] - 1, -1, -1):  # the first largest entry, as argmax
-                first = xp.where(G[t, ...] == Y, t, first)
+            for t in range(G.shape[3] - 1, -1, -1):  # the first largest entry, as argmax
+                first = xp.where(G[:, :, :, t, :] == Y, t, first)
             return self._out(xp, Y), (first, plan, tuple(X4.shape), tuple(X.shape))
         G, plan, shape = self._windows(xp, X, -float("inf"))
         first = xp.argmax(G, axis=3)  # (N, Ho, Wo, C): the first largest entry
@@ -129,13 +129,11 @@ class MaxPooling2D(_Pooling2D):
         first, plan, shape, in_shape = cache
         dY = self._delta_2d(xp, dY, plan, shape)
         taps = plan[0].size * plan[1].size
-        if plan[0].tiles and plan[1].tiles:
-            zero = xp.zeros_like(dY)
-            chosen = xp.stack([xp.where(first == t, dY, zero) for t in range(taps)])
-            return xp.reshape(untile_2d(xp, chosen, *plan), in_shape), ()
         positions = xp.reshape(xp.arange(taps, device=device(dY)), (1, 1, 1, taps, 1))
-        chosen = xp.astype(positions == first[:, :, :, None, :], dY.dtype)
-        return self._back(xp, chosen * dY[:, :, :, None, :], plan, shape, in_shape), ()
+        chosen = xp.astype(positions == first[:, :, :, None, :], dY.dtype) * dY[:, :, :, None, :]
+        if plan[0].tiles and plan[1].tiles:
+            return xp.reshape(untile_2d(xp, chosen, *plan), in_shape), ()
+        return self._back(xp, chosen, plan, shape, in_shape), ()
 
 
 class AveragePooling2D(_Pooling2D):

@@ -141,21 +141,21 @@ def same_counts(rows: AxisWindows, cols: AxisWindows) -> list:
 
 def tile_2d(xp, X, rows: AxisWindows, cols: AxisWindows):
     """Windows that tile ``X`` (``rows.tiles and cols.tiles``): ``(N, H, W, C)`` to
-    ``(kh * kw, N, Ho, Wo, C)``, one slice per window entry (row-major), by a crop, a
-    reshape and a transpose: no gather, and each entry's slice contiguous."""
+    ``(N, Ho, Wo, kh * kw, C)`` (as :func:`windows_2d` gives them, window entries
+    row-major), by a crop, a reshape and a transpose: no gather."""
     n, c = X.shape[0], X.shape[3]
     T = X[:, : rows.out * rows.size, : cols.out * cols.size, :]
     T = xp.reshape(T, (n, rows.out, rows.size, cols.out, cols.size, c))
-    T = xp.permute_dims(T, (2, 4, 0, 1, 3, 5))
-    return xp.reshape(T, (rows.size * cols.size, n, rows.out, cols.out, c))
+    T = xp.permute_dims(T, (0, 1, 3, 2, 4, 5))
+    return xp.reshape(T, (n, rows.out, cols.out, rows.size * cols.size, c))
 
 
 def untile_2d(xp, dG, rows: AxisWindows, cols: AxisWindows):
-    """The adjoint of :func:`tile_2d`: ``(kh * kw, N, Ho, Wo, C)`` back to ``(N, H, W, C)``,
+    """The adjoint of :func:`tile_2d`: ``(N, Ho, Wo, kh * kw, C)`` back to ``(N, H, W, C)``,
     zeros where no window reads (the rows and columns the crop dropped)."""
-    n, c = dG.shape[1], dG.shape[4]
-    T = xp.reshape(dG, (rows.size, cols.size, n, rows.out, cols.out, c))
-    T = xp.permute_dims(T, (2, 3, 0, 4, 1, 5))
+    n, c = dG.shape[0], dG.shape[4]
+    T = xp.reshape(dG, (n, rows.out, cols.out, rows.size, cols.size, c))
+    T = xp.permute_dims(T, (0, 1, 3, 2, 4, 5))
     dX = xp.reshape(T, (n, rows.out * rows.size, cols.out * cols.size, c))
     for axis, windows in ((1, rows), (2, cols)):
         missing = windows.length - windows.out * windows.size
