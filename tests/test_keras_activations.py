@@ -3,6 +3,7 @@
 math.erf, Keras's names and arguments, function forms, and the activation layers."""
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -110,10 +111,11 @@ def test_forward_and_derivative_match_torch_autograd(backend, name, config):
 @pytest.mark.parametrize(("name", "config"), CASES, ids=IDS)
 def test_derivative_matches_central_differences(name, config):
     activation = _activation(name, config)
-    Z = RNG.normal(0.0, 2.0, (3, 4))
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same draws in any test order
+    Z = rng.normal(0.0, 2.0, (3, 4))
     for kink in _kinks(name, config):
         Z = np.where(np.abs(Z - kink) < 1e-2, Z + 0.1, Z)
-    G, eps = RNG.normal(size=Z.shape), 1e-6
+    G, eps = rng.normal(size=Z.shape), 1e-6
     A = activation.forward(np, Z)
     dZ = activation.backward(np, Z, A, G)
     numerical = np.zeros_like(Z)
@@ -121,7 +123,8 @@ def test_derivative_matches_central_differences(name, config):
         up, down = Z.copy(), Z.copy()
         up[i] += eps
         down[i] -= eps
-        f = np.sum(G * activation.forward(np, up)) - np.sum(G * activation.forward(np, down))
+        # the difference before the sum: unchanged entries cancel exactly, large ones too
+        f = np.sum(G * (activation.forward(np, up) - activation.forward(np, down)))
         numerical[i] = f / (2 * eps)
     np.testing.assert_allclose(dZ, numerical, rtol=1e-6, atol=1e-8)
 
