@@ -241,7 +241,7 @@ def test_the_cnn_table_lists_arraynet_torch_eager_and_hand_written_jax(cnn_run):
 
 def test_the_cnn_implementations_end_with_the_same_weights(cnn_run):
     rows = cnn_run["shapes"]["f"]["results"]
-    assert len(rows) >= 2
+    assert len(rows) >= 1 + _peer_libraries(), sorted(rows)
     for name, row in rows.items():
         assert row["weights_off"] < 1e-4, name
         assert row["final_loss"] == pytest.approx(rows["arraynet numpy"]["final_loss"], rel=1e-4)
@@ -302,7 +302,7 @@ def test_the_lstm_implementations_train_the_same_weights(lstm_run):
     """torch.nn.LSTM (b_hh frozen at 0), the hand-written JAX scan and arraynet everywhere
     end where hand-written float32 rounding allows."""
     rows = lstm_run["shapes"]["g"]["results"]
-    assert len(rows) >= 2
+    assert len(rows) >= 1 + _peer_libraries(), sorted(rows)
     for name, row in rows.items():
         assert row["weights_off"] < 1e-4, name
         assert row["final_loss"] == pytest.approx(rows["arraynet numpy"]["final_loss"], rel=1e-4)
@@ -324,3 +324,11 @@ def test_the_lstm_peers_take_and_give_keras_layouts():
     torch_lstm.reset()
     for a, b in zip(torch_lstm.weights_now(), weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _peer_libraries() -> int:
+    """How many of torch and JAX are installed (each brings at least one implementation
+    beside arraynet numpy; with neither, numpy alone is timed)."""
+    import importlib.util
+
+    return sum(importlib.util.find_spec(name) is not None for name in ("torch", "jax"))

@@ -128,6 +128,7 @@ def test_bad_data_and_settings_name_the_argument():
 
 
 def test_saved_with_its_losses_resumes_exactly(tmp_path):
+    pytest.importorskip("torch")
     X, Y = _data()
     path = tmp_path / "two.arraynet"
     with an.use("numpy", dtype="float64"):
