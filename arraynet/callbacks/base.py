@@ -94,10 +94,13 @@ class CallbackList:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
 
-        def call(*args):
-            for callback in self.callbacks:
-                getattr(callback, hook)(*args)
+        methods = [getattr(callback, hook) for callback in self.callbacks]
 
+        def call(*args):
+            for method in methods:
+                method(*args)
+
+        setattr(self, hook, call)  # looked up once per fit, not once per epoch
         return call
 
 
