@@ -19,11 +19,11 @@ one-hot encoded for a loss that takes them).
 Mean metrics (``streaming = False``: the accuracies, mean squared and absolute errors,
 Keras's loss functions as metrics) are means of per-sample values, and calling one,
 ``metric(xp, P, Y)``, gives the batch mean: the training step reports that one value and
-the loop averages it weighted by batch size (``train/loops.py``), no dearer than a plain
-mean. The others (``streaming = True``: AUC, Precision, Recall, RootMeanSquaredError) are
-no mean of batch values, so calling one raises: the step reports their ``batch``
-contribution, the loop sums it over the epoch on the device, and the trainer takes
-``result`` once per epoch (``train/step.py``'s ``Scores``). ``evaluate`` uses
+the loops average it weighted by batch size (``train/loops.py``, ``jax_loop.py``), no
+dearer than a plain mean. The others (``streaming = True``: AUC, Precision, Recall,
+RootMeanSquaredError) are no mean of batch values, so calling one raises: the step reports
+their ``batch`` contribution, the loop sums it over the epoch on the device, and the
+trainer takes ``result`` once per epoch (``train/step.py``'s ``Scores``). ``evaluate`` uses
 ``init``/``update``/``result`` for every metric, over all rows.
 """
 
