@@ -32,16 +32,11 @@ class AxisWindows(NamedTuple):
     taps: tuple
     sources: tuple
     fan_in: int
+    tiles: bool  # side by side from the start, unpadded: a reshape, not a gather
 
     @property
     def padded(self) -> int:
         return self.length + self.before + self.after
-
-    @property
-    def tiles(self) -> bool:
-        """Whether the windows lie side by side from the start, unpadded (stride = size): then
-        no entry is in two windows, and the windows are a reshape, not a gather."""
-        return not self.before and not self.after and self.taps == tuple(range(len(self.taps)))
 
 
 @functools.lru_cache(maxsize=512)
@@ -68,7 +63,8 @@ def axis_windows(length: int, size: int, stride: int, dilation: int, padding: st
     fan_in = max(1, max(len(f) for f in feeds))
     zero = out * size
     sources = tuple(k for f in feeds for k in f + [zero] * (fan_in - len(f)))
-    return AxisWindows(length, out, size, before, after, taps, sources, fan_in)
+    tiles = not before and not after and taps == tuple(range(len(taps)))
+    return AxisWindows(length, out, size, before, after, taps, sources, fan_in, tiles)
 
 
 def _indices(xp, values, like):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..callbacks import Callback, CallbackList, ProgressBar
 
 
@@ -37,14 +35,6 @@ def callback_list(callbacks) -> list:
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks: expected a list of Callback instances; got {callbacks!r}")
     return list(callbacks)
-
-
-def verbosity(verbose) -> int:
-    if verbose == "auto":
-        return 1 if sys.stderr.isatty() else 0
-    if verbose not in (0, 1, 2):  # True and False count as 1 and 0, as in Keras
-        raise ValueError(f"verbose: expected 0, 1, 2 or 'auto'; got {verbose!r}")
-    return int(verbose)
 
 
 def progress_callbacks(callbacks, verbose: int) -> list:

@@ -22,12 +22,12 @@ from ..backend import (
     reuse_freed_host_memory,
 )
 from ..backend import mesh as placement
-from ..callbacks import CallbackList, History
+from ..callbacks import CallbackList, History, progress_verbosity
 from ..data import batch_size_for
 from ..losses.weighted import check_weighable
 from ..precision import check_support
 from ..validation import check_count, check_flag, check_fraction
-from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch, verbosity
+from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch
 from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
 from .memory import check_memory, memory_needed
 from .step import Scores
@@ -82,7 +82,7 @@ class Trainer:
         callbacks = callback_list(callbacks)
         epochs = check_count(epochs, "epochs")
         initial_epoch = check_count(initial_epoch, "initial_epoch")
-        verbose = verbosity(verbose)
+        verbose = progress_verbosity(verbose)
         check_flag(shuffle, "shuffle")
         if seed is not None:
             check_count(seed, "seed")
