@@ -3,6 +3,7 @@ array is ever pickled, and the model comes back on the backend selected when it 
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 
@@ -39,8 +40,9 @@ class ModelArchive:
 
 
 def copy_model(model: Model) -> Model:
-    """A copy of ``model`` (weights, optimizer state, generator) through its archive bytes."""
-    return ModelArchive.of(model).load()
+    """A copy of ``model`` (weights, optimizer state, generator) through its state, as
+    ``copy.deepcopy`` makes one (no file written: ``clone`` runs it for every fit)."""
+    return copy.deepcopy(model)
 
 
 def pack(state: dict, keys=("model", "model_")) -> dict:

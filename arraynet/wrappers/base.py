@@ -91,7 +91,7 @@ class SKLBase(BaseEstimator):
 
     def __sklearn_clone__(self):
         """An unfitted copy with the same parameters (``sklearn.clone``): a model instance
-        copied through its archive bytes (weights and optimizer state kept, for
+        copied through its state (weights and optimizer state kept, for
         ``warm_start``), the other parameters as scikit-learn copies them."""
         params = {
             name: archive.copy_model(value)
