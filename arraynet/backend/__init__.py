@@ -17,7 +17,8 @@ Modules, each importing only those above it:
 - ``libraries``: ``BACKENDS``, ``DTYPES`` and one loader per array library.
 - ``select``: ``use``, ``current_backend``, ``numpy_backend``, ``available_backends``.
 - ``session``: Keras's automatic names and ``clear_session``.
-- ``scan``: the loop over time of the recurrent layers (``jax.lax.scan`` on JAX).
+- ``scan``: the loop over time of the recurrent layers (``jax.lax.scan`` on JAX), and
+  ``compiling``: whether the math is traced for a compiler.
 """
 
 from .base import Backend
@@ -31,7 +32,7 @@ from .memory import (
     out_of_memory,
     reuse_freed_host_memory,
 )
-from .scan import scan
+from .scan import compiling, scan
 from .select import available_backends, current_backend, numpy_backend, use
 from .session import clear_session
 from .torch_matmul import ONEDNN_MIN_PRODUCT, X86_64
@@ -49,6 +50,7 @@ __all__ = [
     "DeviceMemoryError",
     "available_backends",
     "clear_session",
+    "compiling",
     "computed_as",
     "current_backend",
     "host_array",

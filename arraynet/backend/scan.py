@@ -31,7 +31,7 @@ from array_api_compat import is_jax_namespace
 def scan(xp, f, carry, xs, reverse: bool = False, length: int | None = None):
     """``(carry, ys)``: ``f`` applied over axis 0 of ``xs`` (see the module docstring)."""
     leaves = flatten(xs)
-    if is_jax_namespace(xp) and _traced(leaves + flatten(carry)):
+    if compiling(xp, leaves + flatten(carry)):
         import jax
 
         return jax.lax.scan(f, carry, xs, length=length, reverse=reverse)
@@ -55,8 +55,11 @@ def scan(xp, f, carry, xs, reverse: bool = False, length: int | None = None):
     return carry, unflatten(outputs[0], [xp.stack(column, axis=0) for column in columns])
 
 
-def _traced(arrays) -> bool:
-    """Whether JAX is tracing (``jax.jit``, ``jax.grad``...) any of ``arrays``."""
+def compiling(xp, arrays) -> bool:
+    """Whether the math on ``arrays`` is being traced for a compiler that fuses it (a JAX
+    trace: ``jax.jit``, ``jax.grad``...), rather than run op by op."""
+    if not is_jax_namespace(xp):
+        return False
     import jax
 
     return any(isinstance(a, jax.core.Tracer) for a in arrays)

@@ -1,16 +1,16 @@
 """Conv2D and Conv1D (Keras semantics, channels last), written with window gathers.
 
-Forward: the input's windows ``(N, Ho, Wo, kh, kw, C)`` (``ops.windows``) flattened to rows
-and multiplied by the kernel ``(kh, kw, C, filters)`` seen as ``(kh * kw * C, filters)``.
-Backward: the kernel's gradient is the windows' transpose times the delta; the input's delta
-is the delta times the kernel's transpose, sent back through the windows' adjoint (gathers
-and a sum). The window buffer is kept for backward: ``kh * kw`` times the input.
+Forward: the input's windows (``ops.windows``) as rows ``(N * Ho * Wo, kh * kw * C)``,
+multiplied by the kernel ``(kh, kw, C, filters)`` seen as ``(kh * kw * C, filters)``.
+Backward: the kernel's gradient is the windows' transpose times the delta; the input's
+delta is the delta times the kernel's transpose, sent back through the windows' adjoint.
+The window buffer is kept for backward: ``kh * kw`` times the input.
 """
 
 from __future__ import annotations
 
 from .. import activations, initializers, regularizers
-from ..ops.windows import axis_windows, windows_2d, windows_2d_adjoint
+from ..ops.windows import axis_windows, conv_windows, conv_windows_adjoint
 from ..validation import check_choice, check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 
@@ -124,7 +124,7 @@ class Conv2D(Layer):
         X4, K = self._input_2d(xp, X), self._kernel_2d(xp, weights[0])
         rows, cols = self._plan(tuple(X4.shape[1:]))
         n, (kh, kw, c, f) = X4.shape[0], K.shape
-        flat = xp.reshape(windows_2d(xp, X4, rows, cols), (n * rows.out * cols.out, kh * kw * c))
+        flat = conv_windows(xp, X4, rows, cols)
         Z = xp.reshape(xp.matmul(flat, xp.reshape(K, (kh * kw * c, f))), (n, rows.out, cols.out, f))
         if self.use_bias:
             Z = Z + weights[1]
@@ -151,10 +151,13 @@ class Conv2D(Layer):
             grads = (*grads, xp.sum(dZ2, axis=0))
         if not ctx.need_dX:
             return None, grads
-        rows, cols = self._plan(shape[1:])
+        return self._input_back(xp, self._input_delta(xp, K, dZ2, shape)), grads
+
+    def _input_delta(self, xp, K, dZ2, shape):
+        """The delta ``(rows * Ho * Wo, filters)`` back to the input ``(N, H, W, C)``."""
+        (kh, kw, c, f), (rows, cols) = K.shape, self._plan(shape[1:])
         dflat = xp.matmul(dZ2, xp.reshape(K, (kh * kw * c, f)).mT)
-        dG = xp.reshape(dflat, (shape[0], rows.out, cols.out, kh, kw, c))
-        return self._input_back(xp, windows_2d_adjoint(xp, dG, rows, cols)), grads
+        return conv_windows_adjoint(xp, dflat, shape[0], rows, cols)
 
     def _input_2d(self, xp, X):
         return X

@@ -1,9 +1,10 @@
 """Pooling (Keras semantics, channels last): max and average over windows, and global.
 
-Windows come from ``ops.windows`` (gathers); the backward sends each output's delta back
-through the windows' adjoint. Max pooling pads with -inf and gives a window's delta to its
-first largest entry (as torch and TensorFlow); "same" average pooling divides by the real,
-unpadded entries of each window (as Keras). The 1-D layers are the 2-D ones on width 1.
+Windows come from ``ops.windows`` as one ``(rows, Ho, Wo, C)`` strided slice per window
+entry; the backward sends each entry's delta back through their adjoint. Max pooling pads
+with -inf and gives a window's delta to its first largest entry (as torch and TensorFlow);
+"same" average pooling divides by the real, unpadded entries of each window (as Keras). The
+1-D layers are the 2-D ones on width 1.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from array_api_compat import device
 from ..ops.windows import (
     axis_windows,
     same_counts,
-    tile_2d,
-    untile_2d,
-    windows_2d,
-    windows_2d_adjoint,
+    spread,
+    stack_taps,
+    stacked_taps_adjoint,
+    tap_slices,
 )
 from ..validation import check_choice
 from .base import TRAINING, Context, Layer
@@ -67,27 +68,22 @@ class _Pooling2D(Layer):
         rows, cols = self._plan(shape)
         return rows.out * cols.out * shape[2] * (3 + rows.size * cols.size)
 
-    def _windows(self, xp, X, value):
-        """``(windows (N, Ho, Wo, kh * kw, C), plan, 4-D shape)``."""
+    def _taps(self, xp, X, value):
+        """``(per window entry (N, Ho, Wo, C), plan)`` of ``X``, padded with ``value``."""
         X4 = xp.reshape(X, (X.shape[0], *self._as_2d(tuple(X.shape[1:]))))
-        rows, cols = self._plan(tuple(X4.shape[1:]))
-        G = windows_2d(xp, X4, rows, cols, value)
-        n, ho, wo, kh, kw, c = G.shape
-        return xp.reshape(G, (n, ho, wo, kh * kw, c)), (rows, cols), tuple(X4.shape)
+        plan = self._plan(tuple(X4.shape[1:]))
+        return tap_slices(xp, X4, *plan, value), plan
 
-    def _back(self, xp, dG, plan, shape, out_shape):
-        """The delta per window entry ``(N, Ho, Wo, kh * kw, C)`` back to the input."""
-        rows, cols = plan
-        dG = xp.reshape(dG, (shape[0], rows.out, cols.out, rows.size, cols.size, shape[3]))
-        dX = windows_2d_adjoint(xp, dG, rows, cols)
-        return xp.reshape(dX, out_shape)
+    def _back(self, xp, dT, plan, in_shape):
+        """A delta per window entry (laid out as ``stack_taps``) back to the input."""
+        return xp.reshape(stacked_taps_adjoint(xp, dT, *plan), in_shape)
 
     def _out(self, xp, Y):
         return xp.reshape(Y, (Y.shape[0], *self._from_2d(tuple(Y.shape[1:]))))
 
     def _delta_2d(self, xp, dY, plan, shape):
         rows, cols = plan
-        return xp.reshape(dY, (shape[0], rows.out, cols.out, shape[3]))
+        return xp.reshape(dY, (shape[0], rows.out, cols.out, shape[-1]))
 
     def get_config(self) -> dict:
         return {
@@ -109,31 +105,23 @@ class _Pooling2D(Layer):
 
 class MaxPooling2D(_Pooling2D):
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
-        X4 = xp.reshape(X, (X.shape[0], *self._as_2d(tuple(X.shape[1:]))))
-        plan = self._plan(tuple(X4.shape[1:]))
-        if plan[0].tiles and plan[1].tiles:  # windows side by side: no gather
-            G = tile_2d(xp, X4, *plan)  # (N, Ho, Wo, kh * kw, C)
-            Y = xp.max(G, axis=3)
-            first = xp.zeros(Y.shape, dtype=xp.int32, device=device(Y))
-            for t in range(G.shape[3] - 1, -1, -1):  # the first largest entry, as argmax
-                first = xp.where(G[:, :, :, t, :] == Y, t, first)
-            return self._out(xp, Y), (first, plan, tuple(X4.shape), tuple(X.shape))
-        G, plan, shape = self._windows(xp, X, -float("inf"))
-        first = xp.argmax(G, axis=3)  # (N, Ho, Wo, C): the first largest entry
-        Y = xp.max(G, axis=3)
-        return self._out(xp, Y), (first, plan, shape, tuple(X.shape))
+        taps, plan = self._taps(xp, X, -float("inf"))
+        Y = taps[0]
+        for entry in taps[1:]:
+            Y = xp.maximum(Y, entry)
+        chosen, taken = [], xp.zeros(Y.shape, dtype=xp.bool, device=device(Y))
+        for entry in taps:  # per entry, where it is its window's first largest
+            largest = entry == Y
+            chosen.append(xp.logical_and(largest, xp.logical_not(taken)))
+            taken = xp.logical_or(taken, largest)
+        return self._out(xp, Y), (stack_taps(xp, chosen, *plan), plan, tuple(X.shape))
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         if not ctx.need_dX:
             return None, ()
-        first, plan, shape, in_shape = cache
-        dY = self._delta_2d(xp, dY, plan, shape)
-        taps = plan[0].size * plan[1].size
-        positions = xp.reshape(xp.arange(taps, device=device(dY)), (1, 1, 1, taps, 1))
-        chosen = xp.astype(positions == first[:, :, :, None, :], dY.dtype) * dY[:, :, :, None, :]
-        if plan[0].tiles and plan[1].tiles:
-            return xp.reshape(untile_2d(xp, chosen, *plan), in_shape), ()
-        return self._back(xp, chosen, plan, shape, in_shape), ()
+        chosen, plan, in_shape = cache
+        dY = spread(self._delta_2d(xp, dY, plan, in_shape), *plan)
+        return self._back(xp, xp.astype(chosen, dY.dtype) * dY, plan, in_shape), ()
 
 
 class AveragePooling2D(_Pooling2D):
@@ -146,18 +134,19 @@ class AveragePooling2D(_Pooling2D):
         return xp.reshape(counts, (1, rows.out, cols.out, 1))
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
-        G, plan, shape = self._windows(xp, X, 0.0)
-        Y = xp.sum(G, axis=3) / self._counts(xp, plan, G)
-        return self._out(xp, Y), (plan, shape, tuple(X.shape))
+        taps, plan = self._taps(xp, X, 0.0)
+        Y = taps[0]
+        for entry in taps[1:]:
+            Y = Y + entry
+        return self._out(xp, Y / self._counts(xp, plan, Y)), (plan, tuple(X.shape))
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         if not ctx.need_dX:
             return None, ()
-        plan, shape, in_shape = cache
-        dY = self._delta_2d(xp, dY, plan, shape) / self._counts(xp, plan, dY)
-        taps = plan[0].size * plan[1].size
-        spread = xp.broadcast_to(dY[:, :, :, None, :], (*dY.shape[:3], taps, dY.shape[3]))
-        return self._back(xp, spread, plan, shape, in_shape), ()
+        plan, in_shape = cache
+        dY = self._delta_2d(xp, dY, plan, in_shape) / self._counts(xp, plan, dY)
+        taps = [dY] * (plan[0].size * plan[1].size)
+        return self._back(xp, stack_taps(xp, taps, *plan), plan, in_shape), ()
 
 
 class _Pooling1D:

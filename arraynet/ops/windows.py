@@ -1,11 +1,19 @@
-"""Sliding windows written with gathers only, for convolution and pooling.
+"""Sliding windows for convolution and pooling, without scatter or in-place writes.
 
-The Array API standard has no convolution, padding or scatter. Along one axis of length
-``n``, windows of ``size`` taps spaced ``dilation`` apart, every ``stride``, are one gather
-(``xp.take``) of the padded axis; the gather's adjoint (what backward needs: each input
-position sums the window entries it fed) is another gather, over the window entries plus a
-zero slot, followed by a sum. No scatter, no in-place write, nothing undefined for repeated
-indices, and the indices are plain Python ints (constants under ``jax.jit``).
+The Array API standard has no convolution, padding or scatter. Each formulation here is
+written once against ``xp``; which one runs depends on how the math runs, as measured on
+both (CNN of the benchmarks, 2-core Xeon):
+
+- op by op (NumPy, torch, CuPy, eager JAX): a convolution's windows are one gather
+  (``xp.take``) over the flattened plane ``H * W`` with a padding slot appended; their
+  adjoint (each input position the sum of the window entries it fed) another gather, over
+  the entries plus a zero slot, and a sum. Each pass is one library call.
+- traced for a compiler (``jax.jit``): the windows are strided slices of the padded input,
+  stacked; the adjoint places each window entry's delta back by zero padding (and zero
+  interleaving for strides) and sums. The compiler fuses these; its gathers run 2x slower.
+
+Pooling reads its window entries as strided slices everywhere (views, no copy, op by op).
+All indices are plain Python ints worked out once per shape (constants under ``jax.jit``).
 
 Padding as Keras: "valid" none; "same" gives ``ceil(n / stride)`` outputs, the total padding
 ``max((out - 1) * stride + (size - 1) * dilation + 1 - n, 0)`` split with the odd one after.
@@ -18,25 +26,24 @@ from typing import NamedTuple
 
 from array_api_compat import device
 
+from ..backend import compiling
+
 
 class AxisWindows(NamedTuple):
-    """The windows along one axis: ``out`` windows of ``size`` taps over an axis padded by
-    ``before`` and ``after``; ``taps`` the gather's indices (``out * size`` of them, window by
-    window), ``sources`` the adjoint's (``padded * fan_in``, the zero slot ``out * size``)."""
+    """The windows along one axis: ``out`` windows of ``size`` taps, ``stride`` apart, taps
+    ``dilation`` apart, over the axis padded by ``before`` and ``after``; ``taps`` their
+    positions on the padded axis (``out * size``, window by window); ``tiles``: side by side
+    from the start, unpadded."""
 
     length: int
     out: int
     size: int
+    stride: int
+    dilation: int
     before: int
     after: int
     taps: tuple
-    sources: tuple
-    fan_in: int
-    tiles: bool  # side by side from the start, unpadded: a reshape, not a gather
-
-    @property
-    def padded(self) -> int:
-        return self.length + self.before + self.after
+    tiles: bool
 
 
 @functools.lru_cache(maxsize=512)
@@ -56,73 +63,227 @@ def axis_windows(length: int, size: int, stride: int, dilation: int, padding: st
             f"{size} (dilation {dilation}) with padding 'valid'; got {length}"
         )
     taps = tuple(i * stride + j * dilation for i in range(out) for j in range(size))
-    padded = length + before + after
-    feeds = [[] for _ in range(padded)]
-    for k, position in enumerate(taps):
-        feeds[position].append(k)
-    fan_in = max(1, max(len(f) for f in feeds))
-    zero = out * size
-    sources = tuple(k for f in feeds for k in f + [zero] * (fan_in - len(f)))
     tiles = not before and not after and taps == tuple(range(len(taps)))
-    return AxisWindows(length, out, size, before, after, taps, sources, fan_in, tiles)
+    return AxisWindows(length, out, size, stride, dilation, before, after, taps, tiles)
+
+
+def _fused(xp, X, fused) -> bool:
+    return compiling(xp, [X]) if fused is None else fused
+
+
+# -- window entries as strided slices ---------------------------------------------------
+
+
+def _zeros_along(xp, like, axis: int, count: int, value: float = 0.0):
+    shape = (*like.shape[:axis], count, *like.shape[axis + 1 :])
+    return xp.full(shape, value, dtype=like.dtype, device=device(like))
+
+
+def pad_2d(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0):
+    """``X`` ``(N, H, W, C)`` padded as the windows need, with ``value``."""
+    for axis, windows in ((1, rows), (2, cols)):
+        parts = [_zeros_along(xp, X, axis, windows.before, value)] if windows.before else []
+        parts.append(X)
+        if windows.after:
+            parts.append(_zeros_along(xp, X, axis, windows.after, value))
+        X = xp.concat(parts, axis=axis) if len(parts) > 1 else X
+    return X
+
+
+def tap_slices(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0) -> list:
+    """Per window entry ``(i, j)``, row-major, the ``(N, Ho, Wo, C)`` entries it holds in
+    every window of ``X`` ``(N, H, W, C)``: strided slices of ``X`` padded with ``value``."""
+    X = pad_2d(xp, X, rows, cols, value)
+
+    def span(windows, tap):
+        start = tap * windows.dilation
+        return slice(start, start + (windows.out - 1) * windows.stride + 1, windows.stride)
+
+    return [
+        X[:, span(rows, i), span(cols, j), :] for i in range(rows.size) for j in range(cols.size)
+    ]
+
+
+def _dilate(xp, D, axis: int, stride: int):
+    """``D`` with ``stride - 1`` zeros between its entries along ``axis``."""
+    n = D.shape[axis]
+    if stride == 1 or n == 1:
+        return D
+    D = xp.expand_dims(D, axis=axis + 1)
+    D = xp.concat([D, _zeros_along(xp, D, axis + 1, stride - 1)], axis=axis + 1)
+    D = xp.reshape(D, (*D.shape[:axis], n * stride, *D.shape[axis + 2 :]))
+    index = [slice(None)] * D.ndim
+    index[axis] = slice(0, (n - 1) * stride + 1)
+    return D[tuple(index)]
+
+
+def _place(xp, D, axis: int, offset: int, length: int):
+    """An axis of ``length`` holding ``D`` from ``offset`` on (cropped to fit), zeros
+    elsewhere."""
+    start, end = max(0, -offset), min(D.shape[axis], length - offset)
+    if end <= start:
+        return _zeros_along(xp, D, axis, length)
+    index = [slice(None)] * D.ndim
+    index[axis] = slice(start, end)
+    D = D[tuple(index)]
+    before, after = offset + start, length - (offset + end)
+    parts = [_zeros_along(xp, D, axis, before)] if before else []
+    parts.append(D)
+    if after:
+        parts.append(_zeros_along(xp, D, axis, after))
+    return xp.concat(parts, axis=axis) if len(parts) > 1 else D
+
+
+def tap_slices_adjoint(xp, dtaps: list, rows: AxisWindows, cols: AxisWindows):
+    """The adjoint of :func:`tap_slices`: each entry's delta ``(N, Ho, Wo, C)`` placed
+    back where it was read, summed, the padding dropped: ``(N, H, W, C)``."""
+    total = None
+    for t, D in enumerate(dtaps):
+        i, j = divmod(t, cols.size)
+        for axis, windows, tap in ((1, rows, i), (2, cols, j)):
+            D = _dilate(xp, D, axis, windows.stride)
+            D = _place(xp, D, axis, tap * windows.dilation - windows.before, windows.length)
+        total = D if total is None else total + D
+    return total
+
+
+# -- window entries as gathers ----------------------------------------------------------
+
+
+class PlaneWindows(NamedTuple):
+    """The windows of a plane ``(H, W)``, as indices into its flattened ``H * W`` entries.
+
+    ``taps``: per window entry, the input position it reads (``H * W`` is the padding
+    slot), in the order ``(Ho, Wo, kh, kw)`` (a convolution's rows) or, ``tap_major``,
+    ``(kh, kw, Ho, Wo)`` (pooling's). ``sources``: for the adjoint, ``fan_in`` entries per
+    input position, fan slot by fan slot, each a window entry that read it or the zero slot
+    ``len(taps)``."""
+
+    rows: AxisWindows
+    cols: AxisWindows
+    taps: tuple
+    sources: tuple
+    fan_in: int
+    padded: bool  # some entry reads the padding slot
+    ragged: bool  # some position is fed by fewer than fan_in entries: the adjoint's zero slot
+
+
+def _real(windows: AxisWindows, tap: int):
+    """The input position of a tap on the padded axis, None in the padding."""
+    position = tap - windows.before
+    return position if 0 <= position < windows.length else None
+
+
+@functools.lru_cache(maxsize=256)
+def plane_windows(rows: AxisWindows, cols: AxisWindows, tap_major: bool) -> PlaneWindows:
+    """The plane's windows (see :class:`PlaneWindows`), worked out once per shape."""
+    slot = rows.length * cols.length
+    if tap_major:
+        order = [(a, b, i, j) for i in range(rows.size) for j in range(cols.size)
+                 for a in range(rows.out) for b in range(cols.out)]  # fmt: skip
+    else:
+        order = [(a, b, i, j) for a in range(rows.out) for b in range(cols.out)
+                 for i in range(rows.size) for j in range(cols.size)]  # fmt: skip
+    taps, feeds = [], [[] for _ in range(slot)]
+    for entry, (a, b, i, j) in enumerate(order):
+        r = _real(rows, rows.taps[a * rows.size + i])
+        c = _real(cols, cols.taps[b * cols.size + j])
+        position = slot if r is None or c is None else r * cols.length + c
+        taps.append(position)
+        if position < slot:
+            feeds[position].append(entry)
+    fan_in = max(1, max(len(fed) for fed in feeds))
+    zero = len(order)
+    sources = tuple(fed[k] if k < len(fed) else zero for k in range(fan_in) for fed in feeds)
+    ragged = any(len(fed) < fan_in for fed in feeds)
+    return PlaneWindows(rows, cols, tuple(taps), sources, fan_in, slot in taps, ragged)
 
 
 def _indices(xp, values, like):
     return xp.asarray(values, dtype=xp.int32, device=device(like))
 
 
-def pad(xp, X, axis: int, windows: AxisWindows, value: float = 0.0):
-    """``X`` with ``windows.before`` and ``after`` entries of ``value`` added along ``axis``."""
-    if not windows.before and not windows.after:
-        return X
-    parts = []
-    for count in (windows.before, None, windows.after):
-        if count is None:
-            parts.append(X)
-        elif count:
-            shape = (*X.shape[:axis], count, *X.shape[axis + 1 :])
-            parts.append(xp.full(shape, value, dtype=X.dtype, device=device(X)))
-    return xp.concat(parts, axis=axis)
+def gather_plane(xp, X, plane: PlaneWindows, value: float = 0.0):
+    """The windows of ``X`` ``(N, H, W, C)``: ``(N, len(plane.taps), C)``, in the plane's
+    order; entries in the padding read ``value``."""
+    n, h, w, c = X.shape
+    flat = xp.reshape(X, (n, h * w, c))
+    if plane.padded:
+        flat = xp.concat([flat, _zeros_along(xp, flat, 1, 1, value)], axis=1)
+    return xp.take(flat, _indices(xp, plane.taps, X), axis=1)
 
 
-def unpad(X, axis: int, windows: AxisWindows):
-    """The inverse of :func:`pad`: the real entries along ``axis``."""
-    index = [slice(None)] * X.ndim
-    index[axis] = slice(windows.before, windows.before + windows.length)
-    return X[tuple(index)]
+def gather_plane_adjoint(xp, G, plane: PlaneWindows):
+    """The adjoint of :func:`gather_plane`: ``(N, len(plane.taps), C)`` back to
+    ``(N, H, W, C)``, each position the sum of the entries it fed."""
+    n, _, c = G.shape
+    if plane.ragged:
+        G = xp.concat([G, _zeros_along(xp, G, 1, 1)], axis=1)
+    h, w = plane.rows.length, plane.cols.length
+    fed = xp.reshape(xp.take(G, _indices(xp, plane.sources, G), axis=1), (n, -1, h * w, c))
+    return xp.reshape(xp.sum(fed, axis=1), (n, h, w, c))
 
 
-def gather(xp, X, axis: int, windows: AxisWindows):
-    """The windows of padded ``X`` along ``axis``: that axis becomes two, ``(out, size)``."""
-    G = xp.take(X, _indices(xp, windows.taps, X), axis=axis)
-    return xp.reshape(G, (*X.shape[:axis], windows.out, windows.size, *X.shape[axis + 1 :]))
+# -- what the layers call ---------------------------------------------------------------
 
 
-def gather_adjoint(xp, G, axis: int, windows: AxisWindows):
-    """The adjoint of :func:`gather`: axes ``(axis, axis + 1)`` = ``(out, size)`` of ``G`` go
-    back to the padded axis, each position the sum of the window entries it fed."""
-    flat = xp.reshape(G, (*G.shape[:axis], windows.out * windows.size, *G.shape[axis + 2 :]))
-    zero_shape = (*flat.shape[:axis], 1, *flat.shape[axis + 1 :])
-    flat = xp.concat([flat, xp.zeros(zero_shape, dtype=G.dtype, device=device(G))], axis=axis)
-    fed = xp.take(flat, _indices(xp, windows.sources, G), axis=axis)
-    fed = xp.reshape(
-        fed, (*flat.shape[:axis], windows.padded, windows.fan_in, *flat.shape[axis + 1 :])
-    )
-    return xp.sum(fed, axis=axis + 1)
+def conv_windows(xp, X, rows: AxisWindows, cols: AxisWindows, fused=None):
+    """The windows of ``X`` ``(N, H, W, C)`` as rows ``(N * Ho * Wo, kh * kw * C)``, each
+    row-major over ``(kh, kw, C)``; ``fused`` (default: whether ``X`` is traced for a
+    compiler) picks strided slices over a gather."""
+    n, c = X.shape[0], X.shape[3]
+    if _fused(xp, X, fused):
+        G = xp.stack(tap_slices(xp, X, rows, cols), axis=3)
+    else:
+        G = gather_plane(xp, X, plane_windows(rows, cols, False))
+    return xp.reshape(G, (n * rows.out * cols.out, rows.size * cols.size * c))
 
 
-def windows_2d(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0):
-    """``(N, H, W, C)`` to its windows ``(N, Ho, Wo, kh, kw, C)`` (padded with ``value``)."""
-    X = pad(xp, pad(xp, X, 1, rows, value), 2, cols, value)
-    G = gather(xp, gather(xp, X, 1, rows), 3, cols)  # (N, Ho, kh, Wo, kw, C)
-    return xp.permute_dims(G, (0, 1, 3, 2, 4, 5))
+def conv_windows_adjoint(xp, dW, n: int, rows: AxisWindows, cols: AxisWindows, fused=None):
+    """The adjoint of :func:`conv_windows`: rows ``(n * Ho * Wo, kh * kw * C)`` back to the
+    input ``(n, H, W, C)``."""
+    taps = rows.size * cols.size
+    c = dW.shape[1] // taps
+    if _fused(xp, dW, fused):
+        dG = xp.reshape(dW, (n, rows.out, cols.out, taps, c))
+        return tap_slices_adjoint(xp, [dG[:, :, :, t, :] for t in range(taps)], rows, cols)
+    plane = plane_windows(rows, cols, False)
+    return gather_plane_adjoint(xp, xp.reshape(dW, (n, len(plane.taps), c)), plane)
 
 
-def windows_2d_adjoint(xp, dG, rows: AxisWindows, cols: AxisWindows):
-    """The adjoint of :func:`windows_2d`: ``(N, Ho, Wo, kh, kw, C)`` to ``(N, H, W, C)``."""
-    dG = xp.permute_dims(dG, (0, 1, 3, 2, 4, 5))  # (N, Ho, kh, Wo, kw, C)
-    dX = gather_adjoint(xp, gather_adjoint(xp, dG, 3, cols), 1, rows)  # (N, Hp, Wp, C)
-    return unpad(unpad(dX, 1, rows), 2, cols)
+def stack_taps(xp, taps: list, rows: AxisWindows, cols: AxisWindows):
+    """Window entries (as :func:`tap_slices` gives them) as one array: ``(N, Ho, kh, Wo,
+    kw, C)`` when the windows tile (a reshape of the input), else ``(N, kh * kw, Ho, Wo,
+    C)``; a delta of that layout goes back by :func:`stacked_taps_adjoint`."""
+    if not (rows.tiles and cols.tiles):
+        return xp.stack(taps, axis=1)
+    by_row = [xp.stack(taps[i * cols.size : (i + 1) * cols.size], axis=3)
+              for i in range(rows.size)]  # fmt: skip
+    return xp.stack(by_row, axis=2)
+
+
+def spread(Y, rows: AxisWindows, cols: AxisWindows):
+    """``Y`` ``(N, Ho, Wo, C)`` with unit axes where :func:`stack_taps` puts the entries."""
+    if rows.tiles and cols.tiles:
+        return Y[:, :, None, :, None, :]
+    return Y[:, None, ...]
+
+
+def stacked_taps_adjoint(xp, dT, rows: AxisWindows, cols: AxisWindows, fused=None):
+    """A delta laid out as :func:`stack_taps` gives it, back to the ``(N, H, W, C)`` input
+    (zeros where no window reads)."""
+    n, c = dT.shape[0], dT.shape[-1]
+    if not (rows.tiles and cols.tiles):
+        if _fused(xp, dT, fused):
+            return tap_slices_adjoint(xp, [dT[:, t, ...] for t in range(dT.shape[1])], rows, cols)
+        plane = plane_windows(rows, cols, True)
+        return gather_plane_adjoint(xp, xp.reshape(dT, (n, len(plane.taps), c)), plane)
+    dX = xp.reshape(dT, (n, rows.out * rows.size, cols.out * cols.size, c))
+    for axis, windows in ((1, rows), (2, cols)):
+        missing = windows.length - windows.out * windows.size
+        if missing:
+            dX = xp.concat([dX, _zeros_along(xp, dX, axis, missing)], axis=axis)
+    return dX
 
 
 def same_counts(rows: AxisWindows, cols: AxisWindows) -> list:
@@ -133,30 +294,3 @@ def same_counts(rows: AxisWindows, cols: AxisWindows) -> list:
         return [sum(inside[i * w.size : (i + 1) * w.size]) for i in range(w.out)]
 
     return [[r * c for c in real(cols)] for r in real(rows)]
-
-
-def tile_2d(xp, X, rows: AxisWindows, cols: AxisWindows):
-    """Windows that tile ``X`` (``rows.tiles and cols.tiles``): ``(N, H, W, C)`` to
-    ``(N, Ho, Wo, kh * kw, C)`` (as :func:`windows_2d` gives them, window entries
-    row-major), by a crop, a reshape and a transpose: no gather."""
-    n, c = X.shape[0], X.shape[3]
-    T = X[:, : rows.out * rows.size, : cols.out * cols.size, :]
-    T = xp.reshape(T, (n, rows.out, rows.size, cols.out, cols.size, c))
-    T = xp.permute_dims(T, (0, 1, 3, 2, 4, 5))
-    return xp.reshape(T, (n, rows.out, cols.out, rows.size * cols.size, c))
-
-
-def untile_2d(xp, dG, rows: AxisWindows, cols: AxisWindows):
-    """The adjoint of :func:`tile_2d`: ``(N, Ho, Wo, kh * kw, C)`` back to ``(N, H, W, C)``,
-    zeros where no window reads (the rows and columns the crop dropped)."""
-    n, c = dG.shape[0], dG.shape[4]
-    T = xp.reshape(dG, (n, rows.out, cols.out, rows.size, cols.size, c))
-    T = xp.permute_dims(T, (0, 1, 3, 2, 4, 5))
-    dX = xp.reshape(T, (n, rows.out * rows.size, cols.out * cols.size, c))
-    for axis, windows in ((1, rows), (2, cols)):
-        missing = windows.length - windows.out * windows.size
-        if missing:
-            shape = (*dX.shape[:axis], missing, *dX.shape[axis + 1 :])
-            zeros = xp.zeros(shape, dtype=dX.dtype, device=device(dX))
-            dX = xp.concat([dX, zeros], axis=axis)
-    return dX
