@@ -6,7 +6,10 @@ JAX fixes its device count when it starts, so the row runs in a child process st
 (``--devices 0``: the real devices, several GPUs say).
 Simulated devices share the machine's cores, so no speed-up is possible here: the row
 shows what splitting each batch and all-reducing the gradients costs (the ratio of the
-mesh's time to one device's); on a machine with several GPUs it is the scaling.
+mesh's time to one device's); on a machine with several GPUs it is the scaling. On a
+machine with fewer cores than ``DEVICES`` a second row runs one simulated device per core:
+there the ratio is the cost of splitting alone, without eight device programs contending
+for fewer cores (hand-written JAX pays that contention too, more than arraynet).
 """
 
 from __future__ import annotations
@@ -107,19 +110,30 @@ def measure(keys, repeats: int | None, quick: bool) -> dict:
     return found
 
 
-def run_child(keys, repeats: int | None, quick: bool, gpus: bool = False) -> dict:
-    """``measure`` in a child process: on ``DEVICES`` simulated CPU devices, or with
+def device_counts(gpus: bool) -> list[int]:
+    """The rows to run: every GPU (0); else ``DEVICES`` simulated devices and, where the
+    cores are fewer, one simulated device per core (at least 2)."""
+    if gpus:
+        return [0]
+    cores = os.cpu_count() or DEVICES
+    return [DEVICES] if cores >= DEVICES else [DEVICES, max(2, cores)]
+
+
+def run_child(
+    keys, repeats: int | None, quick: bool, gpus: bool = False, devices: int = DEVICES
+) -> dict:
+    """``measure`` in a child process: on ``devices`` simulated CPU devices, or with
     ``gpus`` on every GPU here (the scaling)."""
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "row.json")
         child = "import sys; from benchmarks.data_parallel import main; main(sys.argv[1:])"
         args = [sys.executable, "-c", child, "--json", out]
-        args += ["--shapes", ",".join(keys), "--devices", "0" if gpus else str(DEVICES)]
+        args += ["--shapes", ",".join(keys), "--devices", "0" if gpus else str(devices)]
         args += ["--quick"] * quick + (["--repeats", str(repeats)] if repeats else [])
         env = dict(os.environ)
         if not gpus:
-            env.update(JAX_NUM_CPU_DEVICES=str(DEVICES), JAX_PLATFORMS="cpu")
-            env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
+            env.update(JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
+            env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
         done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             return {"error": (done.stdout + done.stderr)[-2000:]}

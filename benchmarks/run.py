@@ -170,10 +170,15 @@ def main(argv=None) -> int:
     checks = report.targets(summaries, device)
     parallel = [k for k in keys if k in data_parallel.KEYS]
     if parallel and "jax" in backends and not args.no_data_parallel:
-        found = data_parallel.run_child(parallel, args.repeats, args.quick, device == "cuda")
-        raw["data_parallel"] = found
-        print("\n" + data_parallel.table(found), flush=True)
-        checks += data_parallel.targets(found)
+        rows = []
+        for count in data_parallel.device_counts(device == "cuda"):
+            found = data_parallel.run_child(
+                parallel, args.repeats, args.quick, device == "cuda", count
+            )
+            rows.append(found)
+            print("\n" + data_parallel.table(found), flush=True)
+            checks += data_parallel.targets(found)
+        raw["data_parallel"] = rows
     checks += first_fit.targets({k: r.get("first_fit", {}) for k, r in raw["shapes"].items()})
     raw["targets"] = checks
     print(report.load(), "(at the end)")

@@ -203,6 +203,16 @@ def test_the_benchmark_row_reports_the_ratio_against_its_bound():
     assert "scaling efficiency 10%" in gpus  # 1 / (1.2 * 8)
 
 
+@pytest.mark.parametrize(("cores", "rows"), [(2, [8, 2]), (1, [8, 2]), (6, [8, 6]), (16, [8])])
+def test_the_benchmark_adds_a_row_of_one_simulated_device_per_core(monkeypatch, cores, rows):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import data_parallel
+
+    monkeypatch.setattr(data_parallel.os, "cpu_count", lambda: cores)
+    assert data_parallel.device_counts(gpus=False) == rows
+    assert data_parallel.device_counts(gpus=True) == [0]
+
+
 def test_arraynet_info_shows_the_mesh(single, capsys):
     from arraynet.cli import main
 
