@@ -166,7 +166,7 @@ def _model_check(model: Model, weights):
 
 def _merged(graph, points, trainable):
     """The flat weights with the trainable ones replaced by ``trainable``."""
-    if not graph.has_state:
+    if not graph.partial:
         return trainable
     merged, given = list(points), iter(trainable)
     for i in graph.trainable_index:

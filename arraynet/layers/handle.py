@@ -4,7 +4,8 @@ and the weights of the model that holds it.
 Every :class:`~arraynet.layers.Layer` takes Keras's base-layer arguments on top of its own:
 ``name=`` (default: Keras's automatic "dense", "dense_1", ...), ``input_shape=`` and
 ``input_dim=`` (accepted with Keras 3's warning; a ``Sequential`` whose first layer has one
-is built for that shape). A layer holds no arrays: the model that built it last keeps them
+is built for that shape), ``trainable=`` (``layer.trainable = False`` freezes it: read when
+the model compiles, as in Keras). A layer holds no arrays: the model that built it last keeps them
 and answers ``layer.get_weights()``, ``layer.set_weights()``, ``layer.count_params()`` and
 ``layer.kernel``, ``layer.bias``, ... (host NumPy *copies*: arraynet's weights are values,
 not variables; ``layer.kernel.assign(new)`` writes into the model).
@@ -19,7 +20,7 @@ import weakref
 
 from ..backend.session import auto_name
 
-KERAS_ARGUMENTS = ("name", "input_shape", "input_dim")
+KERAS_ARGUMENTS = ("name", "input_shape", "input_dim", "trainable")
 WEIGHT_NAMES = (
     "kernel",
     "bias",
@@ -72,9 +73,12 @@ class KerasLayer:
         __init__.takes_keras_arguments = True
         cls.__init__ = __init__
 
-    def keras_arguments(self, name=None, input_shape=None, input_dim=None) -> None:
-        """Set the name (an automatic one unless given or set before) and the declared
-        input shape (``input_dim=n`` is ``input_shape=(n,)``), as Keras's ``Layer``."""
+    def keras_arguments(self, name=None, input_shape=None, input_dim=None, trainable=True):
+        """Set the name (an automatic one unless given or set before), the declared input
+        shape (``input_dim=n`` is ``input_shape=(n,)``) and ``trainable``, as Keras's
+        ``Layer``."""
+        if trainable is not True:
+            self.trainable = trainable
         if name is not None:
             self.name = name
         elif "_name" not in self.__dict__:
@@ -98,6 +102,19 @@ class KerasLayer:
         if not isinstance(value, str) or not value or "/" in value:
             raise ValueError(f"name: expected a non-empty string without '/'; got {value!r}")
         self._name = value
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's weights (Keras: set it, then ``compile``;
+        a BatchNormalization that does not train also normalizes with its moving
+        statistics)."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"trainable: expected True or False; got {value!r}")
+        self._trainable = value
 
     # -- the weights, kept by the model that holds the layer ------------------------------
 

@@ -50,8 +50,8 @@ class BatchNormalization(Layer):
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         gamma, beta, moving_mean, moving_variance = self._split(weights)
-        axes = tuple(range(X.ndim - 1))
-        if ctx.training:
+        axes, training = tuple(range(X.ndim - 1)), ctx.training and self.trainable
+        if training:
             mean = xp.mean(X, axis=axes)
             var = xp.mean((X - mean) ** 2, axis=axes)
         else:
@@ -61,7 +61,7 @@ class BatchNormalization(Layer):
         Y = Xhat if gamma is None else Xhat * gamma
         if beta is not None:
             Y = Y + beta
-        return Y, (Xhat, inv_std, mean, var, ctx.training)
+        return Y, (Xhat, inv_std, mean, var, training)
 
     def next_state(self, xp, weights, cache) -> tuple:
         _, _, moving_mean, moving_variance = self._split(weights)

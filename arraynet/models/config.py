@@ -46,8 +46,8 @@ def get_config(model) -> dict:
     others as ``input_shape``, per example). Before ``compile``, ``loss``, ``optimizer``
     and ``metrics`` are None. A configured loss or metric (``Huber(delta=2.0)``, ``AUC(curve=
     "PR")``) is kept as its config, a default one by its name. ``name`` and ``layer_names``
-    are Keras's names (kept apart from the layers' configs, which describe only their
-    math)."""
+    are Keras's names, ``frozen_layers`` those with ``trainable`` False (kept apart from the
+    layers' configs, which describe only their math)."""
     compiled = model.optimizer is not None
     config = {
         "layers": [layer.get_config() for layer in model.layers],
@@ -61,10 +61,25 @@ def get_config(model) -> dict:
         "precision": model.precision,
         "name": model.name,
         "layer_names": [layer.name for layer in model.layers],
+        "frozen_layers": [i for i, layer in enumerate(model.layers) if not layer.trainable],
     }
     if model.example_shape is not None and model.input_dim is None:
         config["input_shape"] = list(model.example_shape)
     return config
+
+
+def freeze_layers(layers, config: dict) -> None:
+    """Set ``trainable`` False on the layers ``config["frozen_layers"]`` lists (indices)."""
+    frozen = config.get("frozen_layers") or []
+    if not isinstance(frozen, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(layers) for i in frozen
+    ):
+        raise ValueError(
+            f"frozen_layers: expected a list of layer indices from 0 to {len(layers) - 1}; "
+            f"got {frozen!r}"
+        )
+    for i in frozen:
+        layers[i].trainable = False
 
 
 def get_state(model) -> dict:

@@ -348,6 +348,7 @@ class Functional(Model):
         layers = [layer_registry.from_config(c) for c in config["layers"]]
         for layer, name in zip(layers, config.get("layer_names") or ()):
             layer.name = name
+        model_config.freeze_layers(layers, config)
         inputs = [
             Input(shape=tuple(i["shape"]), name=i["name"], dtype=i["dtype"]) for i in spec["inputs"]
         ]

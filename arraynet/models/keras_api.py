@@ -117,6 +117,18 @@ class KerasModelMixin:
     def built(self) -> bool:
         return self.variables.built
 
+    @property
+    def trainable(self) -> bool:
+        """False once set so: setting it sets every layer's ``trainable`` (Keras); it counts
+        from the next ``compile``."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.trainable = value
+        self._trainable = value
+
     def layer_weights(self, index: int) -> list[np.ndarray]:
         """Host copies of layer ``index``'s weights (params, then state)."""
         if not self.built:

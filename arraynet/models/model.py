@@ -148,6 +148,8 @@ class Model(ModelFilesMixin, KerasModelMixin):
         self.metrics, self.precision = chosen_metrics, precision
         self.network, self.optimizer = network, optimizer
         self.variables.set_state(None)
+        if self.built:  # which layers train: their trainable flags now, as in Keras
+            self.graph.freeze()
         optimizer.attach(self.variables)  # its learning_rate reads and sets the state's
         self.runners = {}
 

@@ -139,6 +139,7 @@ class Sequential(Model):
         )
         for layer, name in zip(model.layers, config.get("layer_names") or ()):
             layer.name = name
+        model_config.freeze_layers(model.layers, config)
         if config["loss"] is not None:
             model.compile(
                 config["loss"],

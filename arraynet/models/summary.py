@@ -34,9 +34,10 @@ def summary(model, print_fn=print) -> None:
         print_fn(line)
     trainable = non_trainable = 0
     if shape is not None and graph is not None:
-        for params, states in graph.specs(shape):  # per layer: shared weights once
-            trainable += sum(math.prod(p.shape) for p in params)
-            non_trainable += sum(math.prod(p.shape) for p in states)
+        for layer, (params, states) in zip(graph.layers, graph.specs(shape)):  # shared: once
+            counts = [sum(math.prod(p.shape) for p in part) for part in (params, states)]
+            trainable += counts[0] if layer.trainable else 0
+            non_trainable += counts[1] + (0 if layer.trainable else counts[0])
     optimizer = sum(int(s.size) for s in model.variables.host_state())
     itemsize = np.dtype(model.variables.backend.dtype).itemsize
     total = trainable + non_trainable + optimizer

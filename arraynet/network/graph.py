@@ -18,6 +18,7 @@ import math
 from typing import NamedTuple
 
 from ..layers.base import INFERENCE, Context
+from .parts import TrainableParts
 
 
 def pack(xp, arrays):
@@ -41,7 +42,7 @@ class Node(NamedTuple):
     inputs: tuple  # value ids
 
 
-class Graph:
+class Graph(TrainableParts):
     """Layers wired as nodes; ``build(input_shape)`` fixes the shapes and the weight slices."""
 
     def __init__(self, layers, nodes, outputs, inputs: int = 1):
@@ -148,36 +149,18 @@ class Graph:
         values = self.value_shapes(input_shape)
         self.built_input_shapes = tuple(shapes)
         self.output_shapes = tuple(values[o] for o in self.outputs)
-        self.slices, self.trainable_index, start = [], [], 0
+        self.slices, start = [], 0
         self.param_counts = [len(params) for params, _ in specs]
         for params, states in specs:
             self.slices.append(slice(start, start + len(params) + len(states)))
-            self.trainable_index += range(start, start + len(params))
             start += len(params) + len(states)
         self.stateful = tuple(i for i, (_, states) in enumerate(specs) if states)
-        self.has_state = bool(self.stateful)
+        self.freeze()
         self._plan = [  # per node: what its forward and backward look up, looked up once
             (self.layers[n.layer], self.slices[n.layer], self._backward_ctx[k])
             for k, n in enumerate(self.nodes)
         ]
         return [p for params, states in specs for p in params + states]
-
-    def trainable(self, weights) -> tuple:
-        """The trainable weights of the flat tuple, in order."""
-        if not self.has_state:
-            return tuple(weights)
-        return tuple(weights[i] for i in self.trainable_index)
-
-    def merge(self, trainable, states) -> tuple:
-        """The flat weights from the trainable ones and each stateful layer's new state."""
-        if not self.has_state:
-            return tuple(trainable)
-        merged, t, s = [], iter(trainable), iter(states)
-        for i, count in enumerate(self.param_counts):
-            merged += [next(t) for _ in range(count)]
-            if i in self.stateful:
-                merged += list(next(s))
-        return tuple(merged)
 
     # -- math -------------------------------------------------------------------------------
 
@@ -213,11 +196,11 @@ class Graph:
         return self._forward_ctx if training else INFERENCE
 
     def next_states(self, xp, weights, caches) -> list[tuple]:
-        """Each stateful layer's new state after a training forward (its last call's)."""
+        """Each updating layer's new state after a training forward (its last call's)."""
         last = {node.layer: k for k, node in enumerate(self.nodes)}
         return [
             self.layers[i].next_state(xp, weights[self.slices[i]], caches[last[i]])
-            for i in self.stateful
+            for i in self.updating
         ]
 
     def backward(self, xp, weights, caches, delta, at_preactivation=False) -> list:

@@ -15,8 +15,6 @@ the network unpacks them around the graph (a loss over several outputs is
 
 from __future__ import annotations
 
-from itertools import chain
-
 from ..precision import FULL, Policy
 from .graph import Graph, pack, unpack
 
@@ -166,4 +164,4 @@ class Network:
         states = graph.next_states(xp, weights, caches) if training and graph.has_state else ()
         if states and self.compute is not None:  # state kept in the master dtype
             states = [self.policy.high(xp, s, X) for s in states]
-        return value, tuple(chain.from_iterable(grads)), P, states
+        return value, graph.per_layer_trainable(grads), P, states

@@ -82,6 +82,7 @@ def compile_key(backend, network, optimizer, metrics, batch_size):
     graph = network.graph
     layers = tuple(_described(layer, keep) for layer in graph.layers)
     structure = (layers, tuple(graph.nodes), graph.outputs, graph.n_inputs, graph.input_shape)
+    structure += (tuple(sorted(graph.frozen)),)
     loss = _described(network.loss, keep)
     rate = ("learning_rate", "lr")
     math = (structure, loss, network.policy.precision, _described(optimizer, keep, rate))

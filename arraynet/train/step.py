@@ -78,9 +78,9 @@ def make_step(network, optimizer, metrics, xp, scores=None):
         if W is not None:
             of = weighted(network, W).loss_and_grads
         loss, grads, P, states = of(xp, weights, X, Y, noise, loss_scale(opt_state))
-        if graph.has_state:
+        if graph.partial:
             params, opt_state = update(xp, graph.trainable(weights), grads, opt_state)
-            weights = graph.merge(params, states)
+            weights = graph.merge(params, states, weights)
         else:
             weights, opt_state = update(xp, weights, grads, opt_state)
         if not metrics:

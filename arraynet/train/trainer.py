@@ -144,7 +144,7 @@ class Trainer:
         final = self.model.optimizer.final_weights(self.backend.xp, variables.opt_state, trainable)
         if final is trainable:
             return
-        index = graph.trainable_index if graph.has_state else range(len(weights))
+        index = graph.trainable_index if graph.partial else range(len(weights))
         weights = list(weights)
         for i, w in zip(index, final):
             weights[i] = w
