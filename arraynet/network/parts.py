@@ -4,6 +4,8 @@ back together after an update."""
 
 from __future__ import annotations
 
+from itertools import chain
+
 
 class TrainableParts:
     """Mixed into ``Graph``: needs its ``layers``, ``slices`` (each layer's part of the flat
@@ -35,6 +37,8 @@ class TrainableParts:
 
     def per_layer_trainable(self, grads) -> tuple:
         """The flat trainable grads from the per-layer tuples of every layer's."""
+        if not self.frozen:
+            return tuple(chain.from_iterable(grads))
         return tuple(g for i, layer in enumerate(grads) if i not in self.frozen for g in layer)
 
     def merge(self, trainable, states, weights) -> tuple:

@@ -160,7 +160,7 @@ class Optimizer:
     def update(self, xp, params, grads, state):
         """``(params, state)`` after one step: clip the grads, decay the weights, the
         optimizer's own step, then the moving averages (Keras' order)."""
-        count, base, n, k = state[0], state[1], len(params), len(self._kinds())
+        count, base = state[0], state[1]
         lr = base
         if self.schedule is not None:
             lr = base * self.schedule.multiplier(xp, xp.astype(count, base.dtype))
@@ -168,6 +168,10 @@ class Optimizer:
         params = tuple(params)
         if self.weight_decay:
             params = tuple(p - p * self.weight_decay * lr for p in params)
+        if not self.slots and not self.scalars:  # nothing but the count (plain SGD)
+            t = count + 1
+            return self._apply(xp, params, grads, [], lr, t)[0], (t, base)
+        n, k = len(params), len(self._kinds())
         groups = [state[2 + i * n : 2 + (i + 1) * n] for i in range(len(self.slots))]
         scalars = list(state[2 + len(groups) * n :][: len(self.scalars)])
         t = count + 1
