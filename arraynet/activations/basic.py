@@ -42,7 +42,7 @@ class ReLU(Activation):
 
     def backward(self, xp, Z, A, dA):
         if self.plain:
-            return dA * xp.sign(A)  # the book's relu2deriv(output): 1 where A > 0, else 0
+            return dA * xp.astype(A > 0, dA.dtype)  # the book's relu2deriv(output)
         if Z is None:
             raise ValueError(f"activation {self!r}: its derivative needs the pre-activation")
         slope, top, cut = self.negative_slope, self.max_value, self.threshold

@@ -37,9 +37,9 @@ def _mean(x, /, *, axis=None, keepdims=False):
 
 def _astype(x, dtype, /, *, copy=True, device=None):
     """``np.astype`` as the method it calls (``device`` must be the CPU's, as there)."""
-    if device not in (None, "cpu") or not isinstance(x, np.ndarray):
-        return np.astype(x, dtype, copy=copy, device=device)
-    return x.astype(dtype, copy=copy)
+    if device is None and type(x) is np.ndarray:
+        return x.astype(dtype, copy=copy)
+    return np.astype(x, dtype, copy=copy, device=device)
 
 
 def namespace_with(module: ModuleType, **functions) -> ModuleType:
