@@ -79,15 +79,21 @@ def _zeros_along(xp, like, axis: int, count: int, value: float = 0.0):
     return xp.full(shape, value, dtype=like.dtype, device=device(like))
 
 
+def _pad_axis(xp, X, axis: int, before: int, after: int, value: float = 0.0):
+    """``X`` with ``before`` and ``after`` entries of ``value`` added along ``axis``."""
+    if not before and not after:
+        return X
+    parts = [_zeros_along(xp, X, axis, before, value)] if before else []
+    parts.append(X)
+    if after:
+        parts.append(_zeros_along(xp, X, axis, after, value))
+    return xp.concat(parts, axis=axis)
+
+
 def pad_2d(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0):
     """``X`` ``(N, H, W, C)`` padded as the windows need, with ``value``."""
-    for axis, windows in ((1, rows), (2, cols)):
-        parts = [_zeros_along(xp, X, axis, windows.before, value)] if windows.before else []
-        parts.append(X)
-        if windows.after:
-            parts.append(_zeros_along(xp, X, axis, windows.after, value))
-        X = xp.concat(parts, axis=axis) if len(parts) > 1 else X
-    return X
+    X = _pad_axis(xp, X, 1, rows.before, rows.after, value)
+    return _pad_axis(xp, X, 2, cols.before, cols.after, value)
 
 
 def tap_slices(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0) -> list:
@@ -125,13 +131,7 @@ def _place(xp, D, axis: int, offset: int, length: int):
         return _zeros_along(xp, D, axis, length)
     index = [slice(None)] * D.ndim
     index[axis] = slice(start, end)
-    D = D[tuple(index)]
-    before, after = offset + start, length - (offset + end)
-    parts = [_zeros_along(xp, D, axis, before)] if before else []
-    parts.append(D)
-    if after:
-        parts.append(_zeros_along(xp, D, axis, after))
-    return xp.concat(parts, axis=axis) if len(parts) > 1 else D
+    return _pad_axis(xp, D[tuple(index)], axis, offset + start, length - (offset + end))
 
 
 def tap_slices_adjoint(xp, dtaps: list, rows: AxisWindows, cols: AxisWindows):
@@ -279,10 +279,8 @@ def stacked_taps_adjoint(xp, dT, rows: AxisWindows, cols: AxisWindows, fused=Non
         plane = plane_windows(rows, cols, True)
         return gather_plane_adjoint(xp, xp.reshape(dT, (n, len(plane.taps), c)), plane)
     dX = xp.reshape(dT, (n, rows.out * rows.size, cols.out * cols.size, c))
-    for axis, windows in ((1, rows), (2, cols)):
-        missing = windows.length - windows.out * windows.size
-        if missing:
-            dX = xp.concat([dX, _zeros_along(xp, dX, axis, missing)], axis=axis)
+    for axis, windows in ((1, rows), (2, cols)):  # the rows and columns no window reads
+        dX = _pad_axis(xp, dX, axis, 0, windows.length - windows.out * windows.size)
     return dX
 
 
