@@ -58,15 +58,19 @@ def _plan(h, w, kh, kw, s, d, padding):
     return W.axis_windows(h, kh, s, d, padding), W.axis_windows(w, kw, s, d, padding)
 
 
+def _selected(backend, case, salt):
+    """``(backend, rng, X, plan)`` for ``case`` on ``backend`` in float64; the draws depend
+    on the case's place in ``CASES`` (not on ``hash``, which varies between processes)."""
+    an.use(backend, dtype="float64")
+    rng = np.random.default_rng([CASES.index(case), salt])
+    return an.current_backend(), rng, rng.standard_normal((2, *case[:2], 3)), _plan(*case)
+
+
 @pytest.mark.parametrize("fused", [False, True], ids=["gathers", "slices"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_convolution_windows_and_their_adjoint(backend, case, fused):
-    h, w, kh, kw, s, d, padding = case
-    an.use(backend, dtype="float64")
-    be = an.current_backend()
-    rng = np.random.default_rng(hash(case) % 2**32)
-    X = rng.standard_normal((2, h, w, 3))
-    rows, cols = _plan(*case)
+    _, _, kh, kw, s, d, padding = case
+    be, rng, X, (rows, cols) = _selected(backend, case, salt=0)
     got = W.conv_windows(be.xp, be.asarray(X), rows, cols, fused=fused)
     want = reference_windows(X, kh, kw, s, d, padding).reshape(got.shape)
     np.testing.assert_allclose(to_numpy(got), want, rtol=0, atol=0)
@@ -79,12 +83,8 @@ def test_convolution_windows_and_their_adjoint(backend, case, fused):
 @pytest.mark.parametrize("fused", [False, True], ids=["gathers", "slices"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_pooling_entries_and_their_adjoint(backend, case, fused):
-    h, w, kh, kw, s, d, padding = case
-    an.use(backend, dtype="float64")
-    be = an.current_backend()
-    rng = np.random.default_rng(hash(case) % 2**32 + 1)
-    X = rng.standard_normal((2, h, w, 3))
-    rows, cols = _plan(*case)
+    _, _, kh, kw, s, d, padding = case
+    be, rng, X, (rows, cols) = _selected(backend, case, salt=1)
     taps = W.tap_slices(be.xp, be.asarray(X), rows, cols, value=-7.0)
     want = reference_windows(X, kh, kw, s, d, padding, value=-7.0)
     for t, entry in enumerate(taps):
