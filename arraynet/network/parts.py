@@ -52,8 +52,6 @@ class TrainableParts:
                 merged += list(weights[self.slices[i]])
                 continue
             merged += [next(t) for _ in range(count)]
-            if i in self.updating:
+            if i in self.updating:  # every stateful layer that is not frozen
                 merged += list(next(s))
-            elif i in self.stateful:
-                merged += list(weights[self.slices[i]][count:])
         return tuple(merged)
