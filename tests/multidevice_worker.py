@@ -91,6 +91,63 @@ def features(an, devices) -> dict:
     return found
 
 
+SPLIT, CHUNK, PREDICT_BATCH = 0.12, 80, 40  # over 2 processes of 240 rows and 4 devices
+
+
+def own_parts(X, count: int = 2) -> list:
+    """Each process's rows of ``X``, in process order."""
+    return [X[k * ROWS // count : (k + 1) * ROWS // count] for k in range(count)]
+
+
+def process_features(an, X, y, W) -> dict:
+    """Over several processes, on this process's rows: ``validation_split`` (each process
+    holds out its own last rows, the cut a multiple of its devices), streamed chunks and
+    batched ``predict``/``evaluate``."""
+    found = {}
+    options = {"split": {"validation_split": SPLIT, "sample_weight": W},
+               "chunks": {"chunk_rows": CHUNK}}  # fmt: skip
+    with an.use("jax", dtype="float64", devices="all"):
+        for name, extra in options.items():
+            net = model(an, dropout=True)
+            history = net.fit(X, y, mode="minibatch", batch_size=64, epochs=2, verbose=0, **extra)
+            found[name] = {"weights": [w.tolist() for w in net.get_weights()],
+                           "history": history.history}  # fmt: skip
+        found["predict"] = {
+            "batched": net.predict(X, batch_size=PREDICT_BATCH, verbose=0).tolist(),
+            "whole": net.predict(X, verbose=0).tolist(),
+            "evaluate_batched": net.evaluate(X, y, batch_size=PREDICT_BATCH, verbose=0),
+            "evaluate": net.evaluate(X, y, verbose=0),
+            "evaluate_weighted": net.evaluate(X, y, sample_weight=W, verbose=0),
+        }
+        P = np.asarray(found["predict"]["whole"])
+        found["predict"]["own_weighted_sum"] = float(np.sum(W * -np.log(P[np.arange(len(y)), y])))
+    return found
+
+
+def arranged_reference(an, X, y, W) -> dict:
+    """What ``process_features`` should give, on one device: the training rows of both
+    processes' splits and their held-out rows as ``validation_data``; the chunks in the
+    order the processes stream them together (chunk k: each process's chunk k)."""
+    cut = int(ROWS // 2 * (1 - SPLIT)) // 4 * 4  # 211 rows rounded down to 4 devices: 208
+    parts = [own_parts(a) for a in (X, y, W)]
+    train = [np.concatenate([p[:cut] for p in part]) for part in parts]
+    held = tuple(np.concatenate([p[cut:] for p in part]) for part in parts)
+    chunks = [
+        np.concatenate([p[a : a + CHUNK] for a in range(0, ROWS // 2, CHUNK) for p in part])
+        for part in parts[:2]
+    ]
+    found = {}
+    calls = {"split": (train[:2], {"validation_data": held, "sample_weight": train[2]}),
+             "chunks": (chunks, {"chunk_rows": 2 * CHUNK})}  # fmt: skip
+    with an.use("jax", dtype="float64"):
+        for name, ((Xa, ya), extra) in calls.items():
+            net = model(an, dropout=True)
+            history = net.fit(Xa, ya, mode="minibatch", batch_size=64, epochs=2, verbose=0, **extra)
+            found[name] = {"weights": [w.tolist() for w in net.get_weights()],
+                           "history": history.history}  # fmt: skip
+    return found
+
+
 def spy_on_placement(found: dict):
     """Record how the training data and each compiled batch are split."""
     import jax
@@ -159,6 +216,7 @@ def single(out: str) -> None:
     found["features"] = {str(d): features(an, d) for d in (None, "all")}
     found["info"] = mesh.mesh_line()  # what ``arraynet info`` prints about the mesh
     found["memory"] = {str(d): memory(an, X, y, d) for d in (None, "all")}
+    found["arranged"] = arranged_reference(an, X, y, sample_weights())
     with open(out, "w") as f:
         json.dump(found, f)
 
@@ -199,6 +257,7 @@ def process(out: str, port: str, index: str, count: str) -> None:
     for mode, batch_size in CASES:
         many, net = train(an, X[rows], y[rows], mode, batch_size, devices="all", rows=rows)
         found["cases"][f"{mode}-{batch_size}"] = {"many": many}
+    found["features"] = process_features(an, X[rows], y[rows], sample_weights()[rows])
     path = os.path.join(os.path.dirname(out), "model.arraynet")
     with an.use("jax", dtype="float64", devices="all"):
         net.save(path)

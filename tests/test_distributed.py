@@ -161,6 +161,31 @@ def test_two_processes_equal_one(single, processes, case):
     assert first["evaluate"] == second["evaluate"]
 
 
+@pytest.mark.parametrize("feature", ["split", "chunks"])
+def test_two_processes_split_and_stream_as_one(single, processes, feature):
+    """``validation_split``: each process holds out its own last rows; streamed chunks:
+    chunk k of the run is every process's chunk k. Both equal one process fed the rows so
+    arranged."""
+    one = single["arranged"][feature]
+    for found in (p["features"][feature] for p in processes):
+        assert _largest_difference(one["weights"], found["weights"]) < TOLERANCE
+        assert one["history"].keys() == found["history"].keys()
+        for name, values in one["history"].items():
+            assert _largest_difference([values], [found["history"][name]]) < TOLERANCE, name
+    assert "val_loss" in one["history"] or feature != "split"
+
+
+def test_batched_predict_gives_each_process_its_own_rows(processes):
+    for found in (p["features"]["predict"] for p in processes):
+        assert np.shape(found["batched"]) == np.shape(found["whole"]) == (240, 3)
+        assert _largest_difference([found["whole"]], [found["batched"]]) < TOLERANCE
+        assert abs(found["evaluate_batched"] - found["evaluate"]) < TOLERANCE
+    # the weighted loss over every process's rows: each one's sum of w * -log p[y], by hand
+    total = sum(p["features"]["predict"]["own_weighted_sum"] for p in processes)
+    for p in processes:
+        assert abs(p["features"]["predict"]["evaluate_weighted"] - total / 480) < TOLERANCE
+
+
 def test_every_process_loads_the_file_process_zero_wrote(processes):
     assert all(p["loaded_equal"] for p in processes)
 

@@ -2,9 +2,11 @@
 training and only converted when each epoch loads them."""
 
 import numpy as np
+import pytest
 
 import arraynet as an
 from arraynet.data import checks
+from arraynet.data.intake import hold_out
 
 
 def _data(rows=40):
@@ -36,3 +38,22 @@ def test_converted_chunks_train_as_checked_ones():
     converted.fit(X, y, chunk_rows=10, epochs=3, seed=1, verbose=0)  # NumPy: converted only
     for a, b in zip(checked.get_weights(), converted.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("split", "multiple", "cut"), [(0.12, 1, 211), (0.12, 4, 208), (0.2, 4, 192), (0.5, 8, 120)]
+)
+def test_hold_out_cuts_at_a_multiple_of_the_devices(split, multiple, cut):
+    """Keras's cut, floor(n * (1 - split)), rounded down to a multiple of a process's
+    devices over several processes; the weights go with their rows."""
+    X, Y, W = np.arange(240.0)[:, None], np.arange(240.0)[:, None] + 1, np.arange(240.0) + 2
+    X_train, Y_train, W_train, (X_val, Y_val, W_val) = hold_out(X, Y, split, W, multiple=multiple)
+    assert X_train.shape[0] == cut and X_val.shape[0] == 240 - cut
+    assert np.array_equal(np.concatenate([X_train, X_val]), X)
+    assert np.array_equal(Y_val, X_val + 1) and np.array_equal(W_val, X_val[:, 0] + 2)
+    assert np.array_equal(W_train, X_train[:, 0] + 2)
+
+
+def test_hold_out_refuses_a_cut_that_leaves_no_rows():
+    with pytest.raises(ValueError, match="validation_split: expected a share"):
+        hold_out(np.zeros((6, 1)), np.zeros((6, 1)), 0.2, multiple=8)

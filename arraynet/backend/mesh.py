@@ -82,6 +82,13 @@ def device_count(backend) -> int:
     return 1 if mesh is None else mesh.size
 
 
+def process_devices(backend) -> int:
+    """This process's devices on the backend's mesh where it spans several processes (each
+    process's rows must then be a multiple of them); 0 otherwise."""
+    mesh = mesh_of(backend)
+    return len(mesh.local_devices) if mesh is not None and mesh.is_multi_process else 0
+
+
 def rows_sharding(mesh):
     """Axis 0 split over the mesh."""
     from jax.sharding import NamedSharding, PartitionSpec
@@ -189,6 +196,20 @@ def local_rows(a) -> np.ndarray:
         start = shard.index[0].start or 0 if shard.index else 0
         shards.setdefault(start, shard.data)
     return np.concatenate([np.asarray(shards[k]) for k in sorted(shards)], axis=0)
+
+
+def process_batches(X, batch_size: int):
+    """Over several processes, ``(spans, read)`` for batches of about ``batch_size`` rows of
+    ``X`` (split over them): ``spans`` cut this process's rows (``batch_size`` shared by the
+    processes, rounded up to a multiple of this process's devices), ``read(a, b)`` is one
+    batch on the mesh, every process's rows ``a:b``, so its output's rows here are this
+    process's, in order."""
+    mesh = X.sharding.mesh
+    local, processes = len(mesh.local_devices), mesh.size // len(mesh.local_devices)
+    own = local_rows(X)
+    size = -(-batch_size // (processes * local)) * local
+    spans = [(a, min(a + size, own.shape[0])) for a in range(0, own.shape[0], size)]
+    return spans, lambda a, b: put(own[a:b, ...], rows_sharding(mesh))
 
 
 def describe(backend) -> str:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..backend import numpy_backend
-from ..backend.mesh import data_on, process_rows
+from ..backend.mesh import data_on, process_devices, process_rows
 from . import checks, sources, weights
 
 NO_TARGETS = object()
@@ -45,6 +45,11 @@ class Intake:
         weights.refuse_both(sample_weight, class_weight)
         table = weights.class_table(class_weight)
         source = sources.chunked(X, y, chunk_rows, sample_weight)
+        if source is None and split and validation_data is None and process_devices(backend):
+            X, y, sample_weight, validation_data = own_hold_out(
+                backend, X, y, split, sample_weight, keep=table is None
+            )
+            split = 0
         if source is None:
             X, Y = self.arrays(backend, X, y)
             shape = tuple(X.shape[1:])
@@ -119,19 +124,28 @@ class Intake:
         names = ("validation_data[0]", "validation_data[1]")
         X, Y = self.arrays(backend, *validation_data[:2], input_shape=input_shape, names=names)
         given = validation_data[2] if len(validation_data) == 3 else None
-        W = weights.sample_weights(given, X.shape[0], "validation_data[2]")
+        W = weights.sample_weights(given, process_rows(X), "validation_data[2]")
         return X, Y, self._on(backend, W, "validation_data[2]")
 
 
-def hold_out(X, Y, split: float, W=None, keep: bool = True):
+def own_hold_out(backend, X, y, split: float, sample_weight, keep: bool):
+    """Over several processes each holds out its own last rows (as Keras's ``fit`` does
+    with the rows each process is given), before they join the mesh; the cut is rounded
+    down to a multiple of this process's devices, so both sides split over them."""
+    X, y = np.asarray(X), np.asarray(y)
+    W = weights.sample_weights(sample_weight, X.shape[0])
+    return hold_out(X, y, split, W, keep, multiple=process_devices(backend))
+
+
+def hold_out(X, Y, split: float, W=None, keep: bool = True, multiple: int = 1):
     """``(X, Y, W, (X_val, Y_val, W_val) or None)``: the last rows held out for validation,
-    as Keras does (training on the first ``floor(n * (1 - split))``); host weights ``W``
-    split alike (``keep`` False: the held-out rows unweighted, as class weights are not
-    applied to validation data)."""
+    as Keras does (training on the first ``floor(n * (1 - split))``, rounded down to a
+    multiple of ``multiple``); host weights ``W`` split alike (``keep`` False: the held-out
+    rows unweighted, as class weights are not applied to validation data)."""
     if not split:
         return X, Y, W, None
     n = X.shape[0]
-    cut = math.floor(n * (1.0 - split))
+    cut = math.floor(n * (1.0 - split)) // multiple * multiple
     if cut < 1 or cut == n:
         raise ValueError(
             f"validation_split: expected a share leaving rows on both sides of {n} rows; "

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import losses, optimizers
 from ..backend import current_backend, to_numpy
+from ..backend.mesh import process_rows
 from ..backend.session import auto_name
 from ..callbacks import History, step_progress
 from ..data import Intake
@@ -24,7 +25,7 @@ from ..utils import new_generator
 from ..validation import check_choice, check_count
 from .config import MODEL_CLASSES, model_class
 from .keras_api import KerasModelMixin, ModelFilesMixin
-from .scoring import scores_of, spans
+from .scoring import row_batches, scores_of
 from .variables import Variables, checked_weights
 
 
@@ -200,7 +201,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
 
         Each epoch's order and dropout masks come from ``numpy.random.default_rng(seed)``,
         or the model's own generator, drawn on the host. Loss and metrics are read back once
-        per epoch into ``logs``; ``validation_split`` holds out the last rows, as Keras does.
+        per epoch into ``logs``; ``validation_split`` holds out the last rows as Keras does.
         ``verbose``: 0 silent, 1 progress bar, 2 a line per epoch, "auto" a bar when
         interactive.
 
@@ -235,9 +236,10 @@ class Model(ModelFilesMixin, KerasModelMixin):
         backend = current_backend()
         X, _ = self.intake().arrays(backend, X)
         weights, network = self.variables.on(backend), self.network.on(backend)
+        batches, read = row_batches(X, batch_size)
         outputs = [
-            to_numpy(network.predict(backend.xp, weights, X[a:b, ...]))
-            for a, b in step_progress(spans(X.shape[0], batch_size), verbose)
+            to_numpy(network.predict(backend.xp, weights, read(a, b)))
+            for a, b in step_progress(batches, verbose)
         ]
         return np.concatenate(outputs, axis=0)
 
@@ -258,7 +260,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         self.require_weights()
         backend = current_backend()
         X, Y = self.intake().arrays(backend, X, y)
-        W = self.intake().weights(backend, sample_weight, X.shape[0])
+        W = self.intake().weights(backend, sample_weight, process_rows(X))
         if W is not None:
             check_weighable(self.network.loss)
         scores = self.compute_scores(backend, X, Y, batch_size, verbose, W)

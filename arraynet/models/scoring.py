@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from array_api_compat import device as device_of
 
+from ..backend.mesh import process_batches
 from ..callbacks import step_progress
 from ..train.step import weighted
 from ..validation import check_count
@@ -39,3 +40,13 @@ def spans(n: int, batch_size):
     size = n if batch_size is None else check_count(batch_size, "batch_size", minimum=1)
     for start in range(0, n, size):
         yield start, min(start + size, n)
+
+
+def row_batches(X, batch_size):
+    """``(spans, read)``: the batches of ``batch_size`` rows of ``X`` and ``read(a, b)``, one
+    of them. Over several processes (``X`` split over them, a batch size given) the spans
+    cut this process's rows and a batch joins every process's rows there, so its output's
+    rows here are this process's (``backend.mesh.process_batches``)."""
+    if batch_size is None or getattr(X, "is_fully_addressable", True):
+        return list(spans(X.shape[0], batch_size)), lambda a, b: X[a:b, ...]
+    return process_batches(X, check_count(batch_size, "batch_size", minimum=1))
