@@ -7,6 +7,13 @@ prints one table per shape (:mod:`benchmarks.shapes`), the matmul ceiling it mea
 (:mod:`benchmarks.ceiling`) and the speed targets (:mod:`benchmarks.report`).
 """
 
-from .run import main
-
 __all__ = ["main"]
+
+
+def main(argv=None):
+    """``python -m benchmarks`` (imported on call, so ``python -m benchmarks.data_parallel``
+    runs that module fresh)."""
+    from .run import main as run
+
+    return run(argv)
+
