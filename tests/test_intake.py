@@ -57,3 +57,25 @@ def test_hold_out_cuts_at_a_multiple_of_the_devices(split, multiple, cut):
 def test_hold_out_refuses_a_cut_that_leaves_no_rows():
     with pytest.raises(ValueError, match="validation_split: expected a share"):
         hold_out(np.zeros((6, 1)), np.zeros((6, 1)), 0.2, multiple=8)
+
+
+@pytest.mark.parametrize("several", [False, "list", "dict"])
+def test_own_hold_out_cuts_each_input_and_target_alike(monkeypatch, several):
+    """Over several processes (4 devices here, faked) the hold-out runs on the host rows,
+    before they join the mesh, for one input or several."""
+    from arraynet.data import intake
+
+    monkeypatch.setattr(intake, "process_devices", lambda backend: 4)
+    X, y = np.arange(60.0).reshape(30, 2), list(range(30))  # y: plain labels
+    data = {False: X, "list": [X, X + 100], "dict": {"a": X, "b": X + 100}}[several]
+    W = np.arange(30.0)
+    train_X, train_y, train_W, (held_X, held_y, held_W) = intake.own_hold_out(
+        None, data, y, 0.25, W, keep=True
+    )  # floor(30 * 0.75) = 22, rounded down to 20
+    first = lambda d: d if several is False else (d[0] if several == "list" else d["a"])  # noqa: E731
+    assert np.array_equal(first(train_X), X[:20]) and np.array_equal(first(held_X), X[20:])
+    assert np.array_equal(train_y, np.arange(20)) and np.array_equal(held_y, np.arange(20, 30))
+    assert np.array_equal(train_W, W[:20]) and np.array_equal(held_W, W[20:])
+    if several:
+        second = train_X[1] if several == "list" else train_X["b"]
+        assert np.array_equal(second, X[:20] + 100)

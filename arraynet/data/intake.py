@@ -132,9 +132,36 @@ def own_hold_out(backend, X, y, split: float, sample_weight, keep: bool):
     """Over several processes each holds out its own last rows (as Keras's ``fit`` does
     with the rows each process is given), before they join the mesh; the cut is rounded
     down to a multiple of this process's devices, so both sides split over them."""
-    X, y = np.asarray(X), np.asarray(y)
-    W = weights.sample_weights(sample_weight, X.shape[0])
-    return hold_out(X, y, split, W, keep, multiple=process_devices(backend))
+    n = len(_first(X))
+    W = weights.sample_weights(sample_weight, n)
+    rows = np.arange(n)
+    train, _, W, (_, _, W_held) = hold_out(rows, rows, split, W, keep, process_devices(backend))
+    first, last = slice(None, len(train)), slice(len(train), None)
+    return (_rows(X, first), _rows(y, first), W,
+            (_rows(X, last), _rows(y, last), W_held))  # fmt: skip
+
+
+def _several(data) -> bool:
+    """Whether ``data`` is a list or dict of arrays (a model's several inputs or outputs)."""
+    if isinstance(data, dict):
+        return True
+    return isinstance(data, (list, tuple)) and bool(data) and all(hasattr(a, "shape") for a in data)
+
+
+def _first(data):
+    """The first array of ``data`` (one array, or several)."""
+    if not _several(data):
+        return np.asarray(data)
+    return _first(next(iter(data.values())) if isinstance(data, dict) else data[0])
+
+
+def _rows(data, rows: slice):
+    """``data`` (one array, or several) cut to ``rows`` on the host."""
+    if isinstance(data, dict):
+        return {k: _rows(v, rows) for k, v in data.items()}
+    if _several(data):
+        return type(data)(np.asarray(a)[rows] for a in data)
+    return np.asarray(data)[rows]
 
 
 def hold_out(X, Y, split: float, W=None, keep: bool = True, multiple: int = 1):
