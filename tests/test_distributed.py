@@ -75,7 +75,7 @@ def processes(tmp_path_factory):
     outs = [folder / f"process{i}.json" for i in range(2)]
     children = [_child(["process", str(o), str(port), str(i), "2"], 4) for i, o in enumerate(outs)]
     for child in children:
-        _finish(child)
+        _finish(child, timeout=600)  # two processes share the cores with the other tests
     return [json.loads(o.read_text()) for o in outs]
 
 
