@@ -199,17 +199,16 @@ def local_rows(a) -> np.ndarray:
 
 
 def process_batches(X, batch_size: int):
-    """Over several processes, ``(spans, read)`` for batches of about ``batch_size`` rows of
-    ``X`` (split over them): ``spans`` cut this process's rows (``batch_size`` shared by the
-    processes, rounded up to a multiple of this process's devices), ``read(a, b)`` is one
-    batch on the mesh, every process's rows ``a:b``, so its output's rows here are this
-    process's, in order."""
+    """Over several processes, ``(rows, size, read)`` for batches of about ``batch_size``
+    rows of ``X`` (split over them): this process's ``rows`` cut every ``size``
+    (``batch_size`` shared by the processes, rounded up to a multiple of this process's
+    devices); ``read(a, b)`` is one batch on the mesh, every process's rows ``a:b``, so its
+    output's rows here are this process's, in order."""
     mesh = X.sharding.mesh
     local, processes = len(mesh.local_devices), mesh.size // len(mesh.local_devices)
     own = local_rows(X)
     size = -(-batch_size // (processes * local)) * local
-    spans = [(a, min(a + size, own.shape[0])) for a in range(0, own.shape[0], size)]
-    return spans, lambda a, b: put(own[a:b, ...], rows_sharding(mesh))
+    return own.shape[0], size, lambda a, b: put(own[a:b, ...], rows_sharding(mesh))
 
 
 def describe(backend) -> str:

@@ -49,4 +49,5 @@ def row_batches(X, batch_size):
     rows here are this process's (``backend.mesh.process_batches``)."""
     if batch_size is None or getattr(X, "is_fully_addressable", True):
         return list(spans(X.shape[0], batch_size)), lambda a, b: X[a:b, ...]
-    return process_batches(X, check_count(batch_size, "batch_size", minimum=1))
+    rows, size, read = process_batches(X, check_count(batch_size, "batch_size", minimum=1))
+    return list(spans(rows, size)), read
