@@ -82,6 +82,21 @@ def test_convolution_windows_and_their_adjoint(backend, case, fused):
 
 @pytest.mark.parametrize("fused", [False, True], ids=["gathers", "slices"])
 @pytest.mark.parametrize("case", CASES, ids=str)
+def test_convolution_input_delta_is_the_windows_adjoint_of_the_product(backend, case, fused):
+    """``conv_input_delta(dZ, K)`` (op by op, the zero slot rides in the product when the
+    windows are ragged) is ``<windows(X) @ K, dZ> == <X, delta>``; by loops in NumPy."""
+    _, _, kh, kw, s, d, padding = case
+    be, rng, X, (rows, cols) = _selected(backend, case, salt=2)
+    windows = reference_windows(X, kh, kw, s, d, padding).reshape(-1, kh * kw * X.shape[3])
+    K, dZ = rng.standard_normal((windows.shape[1], 4)), rng.standard_normal((windows.shape[0], 4))
+    delta = W.conv_input_delta(be.xp, be.asarray(dZ), be.asarray(K), 2, rows, cols, fused=fused)
+    back = to_numpy(delta)
+    assert back.shape == X.shape
+    assert_same_product(windows @ K, dZ, X, back)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["gathers", "slices"])
+@pytest.mark.parametrize("case", CASES, ids=str)
 def test_pooling_entries_and_their_adjoint(backend, case, fused):
     _, _, kh, kw, s, d, padding = case
     be, rng, X, (rows, cols) = _selected(backend, case, salt=1)

@@ -10,7 +10,8 @@ The window buffer is kept for backward: ``kh * kw`` times the input.
 from __future__ import annotations
 
 from .. import activations, initializers, regularizers
-from ..ops.windows import axis_windows, conv_windows, conv_windows_adjoint
+from ..ops.sums import sum_rows
+from ..ops.windows import axis_windows, conv_input_delta, conv_windows
 from ..validation import check_choice, check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 
@@ -148,7 +149,7 @@ class Conv2D(Layer):
         dZ2 = xp.reshape(dZ, (-1, f))
         grads = (xp.reshape(xp.matmul(flat.mT, dZ2), weights[0].shape),)
         if self.use_bias:
-            grads = (*grads, xp.sum(dZ2, axis=0))
+            grads = (*grads, sum_rows(xp, dZ2))
         if not ctx.need_dX:
             return None, grads
         return self._input_back(xp, self._input_delta(xp, K, dZ2, shape)), grads
@@ -156,8 +157,7 @@ class Conv2D(Layer):
     def _input_delta(self, xp, K, dZ2, shape):
         """The delta ``(rows * Ho * Wo, filters)`` back to the input ``(N, H, W, C)``."""
         (kh, kw, c, f), (rows, cols) = K.shape, self._plan(shape[1:])
-        dflat = xp.matmul(dZ2, xp.reshape(K, (kh * kw * c, f)).mT)
-        return conv_windows_adjoint(xp, dflat, shape[0], rows, cols)
+        return conv_input_delta(xp, dZ2, xp.reshape(K, (kh * kw * c, f)), shape[0], rows, cols)
 
     def _input_2d(self, xp, X):
         return X

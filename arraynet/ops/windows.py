@@ -215,9 +215,10 @@ def gather_plane(xp, X, plane: PlaneWindows, value: float = 0.0):
 
 def gather_plane_adjoint(xp, G, plane: PlaneWindows):
     """The adjoint of :func:`gather_plane`: ``(N, len(plane.taps), C)`` back to
-    ``(N, H, W, C)``, each position the sum of the entries it fed."""
-    n, _, c = G.shape
-    if plane.ragged:
+    ``(N, H, W, C)``, each position the sum of the entries it fed. ``G`` may hold more
+    entries per row, zeros from ``len(plane.taps)`` on: the zero slot, already there."""
+    n, entries, c = G.shape
+    if plane.ragged and entries == len(plane.taps):
         G = xp.concat([G, _zeros_along(xp, G, 1, 1)], axis=1)
     h, w = plane.rows.length, plane.cols.length
     fed = xp.reshape(xp.take(G, _indices(xp, plane.sources, G), axis=1), (n, -1, h * w, c))
@@ -249,6 +250,24 @@ def conv_windows_adjoint(xp, dW, n: int, rows: AxisWindows, cols: AxisWindows, f
         return tap_slices_adjoint(xp, [dG[:, :, :, t, :] for t in range(taps)], rows, cols)
     plane = plane_windows(rows, cols, False)
     return gather_plane_adjoint(xp, xp.reshape(dW, (n, len(plane.taps), c)), plane)
+
+
+def conv_input_delta(xp, dZ, K, n: int, rows: AxisWindows, cols: AxisWindows, fused=None):
+    """A convolution's delta at its input ``(n, H, W, C)``, from the delta at its output
+    rows ``dZ`` ``(n * Ho * Wo, filters)`` and its kernel ``K`` ``(kh * kw * C, filters)``:
+    the windows' adjoint of ``dZ @ K.T``. Op by op, when some input position is read by
+    fewer windows than others, each image's rows of ``dZ`` get a zero row, so that the
+    product holds the adjoint's zero slot (a copy of ``dZ``, not of the product, ``kh * kw
+    * C / filters`` times larger)."""
+    plane = None if _fused(xp, dZ, fused) else plane_windows(rows, cols, False)
+    if plane is None or not plane.ragged:
+        return conv_windows_adjoint(xp, xp.matmul(dZ, K.mT), n, rows, cols, fused)
+    dZ = xp.reshape(dZ, (n, rows.out * cols.out, dZ.shape[1]))
+    dZ = xp.reshape(xp.concat([dZ, _zeros_along(xp, dZ, 1, 1)], axis=1), (-1, dZ.shape[2]))
+    dflat = xp.matmul(dZ, K.mT)
+    return gather_plane_adjoint(
+        xp, xp.reshape(dflat, (n, -1, K.shape[0] // (rows.size * cols.size))), plane
+    )
 
 
 def stack_taps(xp, taps: list, rows: AxisWindows, cols: AxisWindows):
