@@ -16,4 +16,3 @@ def main(argv=None):
     from .run import main as run
 
     return run(argv)
-
