@@ -12,6 +12,8 @@ initialises CUDA, JAX's platforms...) can answer differently in two processes.
 none (the GPU selection runs torch on the GPU so). Tests in tests/gpu_selection.py are
 marked ``gpu``: ``pytest -m gpu`` runs them.
 
+Each test draws afresh from its module's ``RNG``, seeded by its id, whatever ran before it.
+
 ``assert_printed`` checks a line a book example prints: its numbers to 1e-12 relative, not
 their digits (the 17th can differ between CPUs), its words exactly.
 """
@@ -20,7 +22,9 @@ import importlib.util
 import math
 import os
 import re
+import zlib
 
+import numpy as np
 import pytest
 
 import arraynet as an
@@ -102,6 +106,16 @@ def _restore_backend():
     """Each test starts and ends on NumPy float32, whatever it selected."""
     with an.use("numpy"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _own_draws(request):
+    """A test module's ``RNG`` (a NumPy generator its tests draw from) starts each test
+    afresh, seeded by the test's id: its data do not depend on which tests ran before it
+    in the process (pytest-xdist deals them out differently from run to run)."""
+    if isinstance(getattr(request.module, "RNG", None), np.random.Generator):
+        request.module.RNG = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+    yield
 
 
 # -- printed numbers ---------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_auc_minoring_and_majoring_bracket_the_exact_area():
     low = _stream("numpy", an.metrics.AUC(summation_method="minoring"), P, Y)
     high = _stream("numpy", an.metrics.AUC(summation_method="majoring"), P, Y)
     assert low <= exact + 1e-12 and exact <= high + 1e-12  # sums in other orders: ulps
-    assert high - low > 1e-4  # they differ (0.00074 apart in one CI draw)
+    assert high - low > 1e-4  # they differ (1.5e-3 apart on this test's draw)
 
 
 def test_auc_in_float32_and_from_logits(backend):
