@@ -414,9 +414,9 @@ def test_initial_state_in_a_functional_model_matches_torch(backend, kind):
         assert rel_error(got, want) < RTOL
 
 
-def test_functional_calls_refuse_return_state_and_states_given_twice():
+def test_functional_calls_return_each_state_and_refuse_states_given_twice():
     x, h = an.Input(shape=(4, 3)), an.Input(shape=(UNITS,))
-    with pytest.raises(ValueError, match="return_state=True in a functional model"):
-        LSTM(UNITS, return_state=True)(x)
+    out, h_n, c_n = LSTM(UNITS, return_sequences=True, return_state=True)(x)
+    assert [t.shape for t in (out, h_n, c_n)] == [(None, 4, UNITS), *[(None, UNITS)] * 2]
     with pytest.raises(ValueError, match="initial states given twice"):
         SimpleRNN(UNITS)([x, h], initial_state=[h])

@@ -13,6 +13,7 @@ from .embedding import Embedding
 from .input import Input, InputLayer
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization
+from .outputs import OutputPart
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -59,6 +60,7 @@ LAYERS = {
         Maximum,
         Minimum,
         Dot,
+        OutputPart,
     )
 }
 

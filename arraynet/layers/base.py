@@ -90,6 +90,7 @@ class Layer(KerasLayer):
     activation = None
     penalized = False  # True when ``penalty`` returns a term
     activity_penalized = False  # True when ``activity_penalty`` returns a term
+    internal = False  # True: graph wiring (``OutputPart``), not listed in ``model.layers``
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)

@@ -15,8 +15,8 @@ does the rest, the same for every cell:
 
 Keras semantics: ``return_sequences`` (all the steps' outputs, else the last), ``go_backwards``
 (the sequence read last step first; the output sequence stays in that reversed order),
-``return_state`` (the output, then the final state(s): a list, as Keras; the graph cannot
-wire several outputs yet, so for now this is for calling the layer directly) and initial
+``return_state`` (the output, then the final state(s): a list, as Keras; in a functional
+model each is a tensor of its own, an ``OutputPart`` of the layer's node) and initial
 states as further inputs (``forward(xp, weights, [X, h0(, c0)], ctx)``: the graph passes
 a list when a node has several inputs). Weights ``[kernel (D, kU), recurrent_kernel (U, kU),
 bias]`` in Keras's gate order, so they move to and from Keras unchanged.
@@ -34,6 +34,7 @@ from .. import activations, initializers
 from ..backend import scan
 from ..validation import check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
+from .outputs import output_parts
 
 FROM_OUTPUT = ("identity", "relu", "sigmoid", "tanh", "softmax")  # derivatives from A alone
 
@@ -87,13 +88,8 @@ class RNN(Layer):
 
     def __call__(self, inputs, initial_state=None, training=None):
         """Keras's functional call; ``initial_state`` (h, or [h, c] for an LSTM: symbolic
-        tensors of shape (None, units)) joins the inputs (the node's further inputs)."""
-        if self.return_state:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': return_state=True in a functional "
-                "model is not supported yet (a layer of several outputs); call the layer "
-                "directly or use return_state=False"
-            )
+        tensors of shape (None, units)) joins the inputs (the node's further inputs). With
+        ``return_state`` it returns a list: the output, then the final state(s)."""
         if initial_state is not None:
             states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
             if isinstance(inputs, (list, tuple)):
@@ -102,7 +98,8 @@ class RNN(Layer):
                     "inputs and in initial_state=); give them in initial_state="
                 )
             inputs = [inputs, *states]
-        return super().__call__(inputs, training)
+        out = super().__call__(inputs, training)
+        return output_parts(out, 1 + self.state_count) if self.return_state else out
 
     def output_shape(self, input_shape: tuple, *state_shapes) -> tuple | list:
         """``(time, units)`` with ``return_sequences``, else ``(units,)``; with

@@ -14,7 +14,9 @@ its deltas. A ``Sequential`` or functional model called on symbolic tensors adds
 layers' calls (its layers become this model's, their current weights copied as initial
 weights); it orders as one operation, its layers together in its own order, as Keras
 orders a nested model's weights. ``model.layers`` lists the layers, not the
-``InputLayer`` objects (nor the nested model: its layers).
+``InputLayer`` objects (nor the nested model: its layers), nor the ``OutputPart`` nodes
+that hand on each output of a layer of several (``return_state``): the graph keeps them
+after the layers.
 """
 
 from __future__ import annotations
@@ -125,10 +127,11 @@ def _depths(order: list, given: set, node_of) -> dict:
         depth = node_depth.setdefault(key, 0)
         depth = max(depth, op_depth.get(id(operation), 0))
         op_depth[id(operation)] = node_depth[key] = depth
-        for parent in parents:
+        step = 0 if getattr(operation, "internal", False) else 1  # an OutputPart: as Keras,
+        for parent in parents:  # where the layer's outputs are its own
             if id(parent) not in given:
                 parent_key = node_of(parent)[0]
-                node_depth[parent_key] = max(depth + 1, node_depth.get(parent_key, 0))
+                node_depth[parent_key] = max(depth + step, node_depth.get(parent_key, 0))
     return op_depth
 
 
@@ -140,12 +143,12 @@ def keras_order(inputs: list, outputs: list, layers: list) -> list:
     depths = _depths(order, {id(t) for t in inputs}, _keras_call)
     operations = {id(op): op for _, op, _, _ in order}
     ranked = sorted(operations.values(), key=lambda op: (-depths[id(op)], numbers[id(op)]))
-    present, ordered = {id(layer) for layer in layers}, {}
+    present, ordered = {id(layer) for layer in layers if not layer.internal}, {}
     for op in ranked:
         for layer in op.layers if isinstance(op, Model) else [op]:
             if id(layer) in present:
                 ordered.setdefault(id(layer), layer)
-    return list(ordered.values())
+    return [*ordered.values(), *(layer for layer in layers if layer.internal)]
 
 
 def trace(inputs: list, outputs: list, layer_order=None) -> Graph:
@@ -227,7 +230,7 @@ class Functional(Model):
         self.output_names = (
             list(self.output_keys)
             if isinstance(self.output_keys, list)
-            else _unique([t.call[0].name for t in out_tensors])
+            else _unique([_producer(t).name for t in out_tensors])
         )
         shapes = [t.example_shape for t in in_tensors]
         self.declared_shape = shapes[0] if len(shapes) == 1 else tuple(shapes)
@@ -328,6 +331,8 @@ class Functional(Model):
             config["loss_weights"] = self.compile_spec["loss_weights"]
         config.pop("input_shape", None)
         config["input_dim"] = None
+        wiring = self.graph.layers[len(self.layers) :]  # OutputPart nodes' layers, last
+        config["layers"] = [*config["layers"], *(part.get_config() for part in wiring)]
         config["functional"] = {
             "inputs": [
                 {"name": name, "shape": list(t.example_shape), "dtype": t.dtype}
@@ -398,6 +403,12 @@ def _as_shape(shape):
 
 def _index(value, size: int) -> bool:
     return type(value) is int and 0 <= value < size
+
+
+def _producer(tensor):
+    """The layer whose output ``tensor`` is (for one of several outputs, that layer)."""
+    layer, parents = tensor.call
+    return _producer(parents[0]) if layer.internal else layer
 
 
 def _input_name(tensor) -> str:

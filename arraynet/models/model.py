@@ -74,7 +74,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
 
     @property
     def layers(self) -> list:
-        return [] if self.graph is None else list(self.graph.layers)
+        return [] if self.graph is None else [x for x in self.graph.layers if not x.internal]
 
     @property
     def input_dim(self) -> int | None:

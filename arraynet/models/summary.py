@@ -77,12 +77,15 @@ def _functional_rows(model, shape) -> list[tuple]:
     calls, outputs, connected = {}, {}, {}
     for k, node in enumerate(graph.nodes):
         layer = graph.layers[node.layer]
+        if layer.internal:  # one output of a layer of several: Keras's layer[call][part]
+            made_by.append(f"{made_by[node.inputs[0]][:-3]}[{layer.index}]")
+            continue
         count = calls.get(node.layer, 0)
         calls[node.layer] = count + 1
         made_by.append(f"{layer.name}[{count}][0]")
         outputs.setdefault(node.layer, []).append(_shape(values[m + k]))
         connected.setdefault(node.layer, []).extend(made_by[i] for i in node.inputs)
-    for i, layer in enumerate(graph.layers):
+    for i, layer in enumerate(model.layers):
         params, states = specs[i]
         count = sum(math.prod(p.shape) for p in params + states)
         shapes = list(dict.fromkeys(outputs[i]))
@@ -146,4 +149,7 @@ def _count(count: int, itemsize: int) -> str:
 
 
 def _shape(shape: tuple) -> str:
+    """Keras's shape: ``(None, 6)``; a layer of several outputs: ``[(None, 6), (None, 6)]``."""
+    if shape and isinstance(shape[0], tuple):
+        return f"[{', '.join(_shape(s) for s in shape)}]"
     return str((None, *shape))

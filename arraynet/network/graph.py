@@ -3,7 +3,9 @@
 Values are numbered: ``0 .. m-1`` are the model's ``m`` inputs, ``m + k`` the output of
 node ``k``. A node calls one layer on one value (or a list of values, for layers that take
 several); a layer may be called by several nodes (shared weights: their gradients add up),
-and a value used by several nodes gets the sum of their deltas. The model's outputs are
+and a value used by several nodes gets the sum of their deltas. A layer of several outputs
+(``return_state``) makes a value that is a list, read by ``OutputPart`` nodes, one per
+output; its delta is a list too (None for an output nothing read). The model's outputs are
 values too (``outputs``). With one input, the inputs and input shapes are a plain array
 and shape; with several, tuples of them (one per input, in order); likewise the outputs
 and their deltas. A chain (``Graph.chain``: one input, node ``k`` calling layer ``k`` on
@@ -254,7 +256,7 @@ class Graph(TrainableParts):
         dXs = (dX,) if len(inputs) == 1 else dX
         for i, d in zip(inputs, dXs):
             if i >= m:
-                deltas[i] = deltas[i] + d if i in deltas else d
+                deltas[i] = _added(deltas[i], d) if i in deltas else d
 
     def _zeros(self, xp, weights, i: int) -> tuple:
         part = weights[self.slices[i]]
@@ -270,3 +272,11 @@ class Graph(TrainableParts):
             if grads is not None:
                 grads[i] = tuple(g + dg for g, dg in zip(grads[i], dparams))
         return total
+
+
+def _added(a, b):
+    """Two deltas at one value, summed; a value of several outputs (a layer's, read by its
+    ``OutputPart`` nodes) has a list of them, None where nothing read that output."""
+    if not isinstance(a, list):
+        return a + b
+    return [y if x is None else x if y is None else x + y for x, y in zip(a, b)]

@@ -18,7 +18,7 @@ def memory_needed(model, feed, backend) -> int:
     (its share of the data and of each batch, the whole weights)."""
     graph = model.graph
     shapes = graph.value_shapes(model.example_shape)
-    sizes = [math.prod(s) for s in shapes]
+    sizes = [_entries(s) for s in shapes]
     split = placement.device_count(backend)
     values = -(-feed.device_rows // split) * (sizes[0] + sizes[-1]) * 2
     weights = sum(math.prod(s) for s in model.weight_shapes())
@@ -35,3 +35,10 @@ def check_memory(model, feed, backend) -> None:
         raise DeviceMemoryError(
             feed.batch_size, needed, placement.describe(backend), backend.memory_limit
         )
+
+
+def _entries(shape: tuple) -> int:
+    """Entries per example of a value's shape (a layer's several outputs: all of them)."""
+    if shape and isinstance(shape[0], tuple):
+        return sum(math.prod(s) for s in shape)
+    return math.prod(shape)
