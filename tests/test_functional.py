@@ -60,13 +60,18 @@ def test_an_output_not_computable_from_the_inputs_is_refused_by_name():
 
 def _keras_order(inputs, outputs):
     """Keras 3's ``_build_map`` and ``map_graph`` (ops/function.py) transcribed on arraynet's
-    symbolic tensors, recursively, node by node: the layers in Keras's order."""
+    symbolic tensors, recursively, node by node: the layers in Keras's order, the inputs'
+    ``InputLayer`` among them (an input's node: no parents, its depth from its readers)."""
     finished, in_progress, nodes, op_index = set(), set(), [], {}
 
     def helper(tensor):
-        if tensor.call is None or any(tensor is t for t in inputs):
-            return
         if id(tensor) in finished:
+            return
+        if tensor.call is None or any(tensor is t for t in inputs):  # an input's node
+            if tensor.input_layer is not None:
+                op_index.setdefault(tensor.input_layer, len(op_index))
+                finished.add(id(tensor))
+                nodes.append(tensor)
             return
         assert id(tensor) not in in_progress
         layer, parents = tensor.call
@@ -83,13 +88,12 @@ def _keras_order(inputs, outputs):
     node_depth, op_depth = {}, {}
     for node in reversed(nodes):
         depth = node_depth.setdefault(id(node), 0)
-        layer, parents = node.call
+        layer, parents = (node.input_layer, ()) if node.input_layer else node.call
         depth = max(depth, op_depth.get(layer, 0))
         op_depth[layer] = depth
         node_depth[id(node)] = depth
         for parent in parents:
-            if parent.call is not None:
-                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
     by_depth = collections.defaultdict(list)
     for layer, depth in op_depth.items():
         by_depth[depth].append(layer)
@@ -100,23 +104,23 @@ def _keras_order(inputs, outputs):
 
 
 def test_layers_in_keras_order_not_creation_order():
-    x = an.Input(shape=(3,))
+    x = an.Input(shape=(3,), name="x")
     b_layer, a_layer, c_layer = Dense(3, name="b"), Dense(3, name="a"), Dense(3, name="c")
     b = b_layer(x)  # created and called first, but shallower than a
     out = Add(name="add")([b, c_layer(a_layer(x))])
     model = an.Model(x, out)
-    assert [layer.name for layer in model.layers] == ["a", "b", "c", "add"]
+    assert [layer.name for layer in model.layers] == ["x", "a", "b", "c", "add"]  # as Keras
     shapes = [w.shape for w in model.get_weights()]
     assert shapes == [(3, 3), (3,)] * 3
 
 
 def test_a_shared_layer_takes_its_deepest_depth():
-    x = an.Input(shape=(4,))
+    x = an.Input(shape=(4,), name="x")
     h = Dense(4, name="h")(x)
     s = Dense(4, name="s")
     out = Dense(2, name="out")(Add(name="add")([h, s(s(h)), h]))
     model = an.Model(x, out)
-    assert [layer.name for layer in model.layers] == ["h", "s", "add", "out"]
+    assert [layer.name for layer in model.layers] == ["x", "h", "s", "add", "out"]
 
 
 def _random_graph(rng, n_layers=9):
@@ -180,7 +184,7 @@ def test_shared_layer_and_reused_tensor_gradients_match_torch(backend):
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
     model = _shared_graph()
-    assert [layer.name for layer in model.layers] == ["h", "s", "mul", "sub", "cat", "out"]
+    assert [layer.name for layer in model.own_layers] == ["h", "s", "mul", "sub", "cat", "out"]
     with an.use("numpy", dtype="float64"):
         weights = model.get_weights()
     ws = [torch.tensor(w, requires_grad=True) for w in weights]
@@ -339,7 +343,8 @@ def test_a_functional_model_called_inside_another_adds_its_calls():
     x, y = an.Input(shape=(3,)), an.Input(shape=(3,))
     summed, single = inner([x, y])
     outer = an.Model([x, y], Dense(1, name="top")(Concatenate()([summed, single])), seed=2)
-    assert set(inner.layers) < set(outer.layers) and len(outer.layers) == len(inner.layers) + 2
+    assert set(inner.own_layers) < set(outer.own_layers)
+    assert len(outer.own_layers) == len(inner.own_layers) + 2
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))]
     with an.use("numpy", dtype="float64"):
@@ -355,13 +360,13 @@ def test_a_model_called_inside_is_one_operation_in_keras_order():
     2), then the encoder's a, b (depth 1, met first), c2 (depth 1), add; layer by layer the
     order would be a, c1, b, c2, add."""
     encoder = an.Sequential([Dense(4, name="a"), Dense(4, name="b")], input_dim=3)
-    x = an.Input(shape=(3,))
+    x = an.Input(shape=(3,), name="x")
     c1, c2 = Dense(4, name="c1"), Dense(4, name="c2")
     out = Add(name="add")([encoder(x), c2(c1(x))])
     model = an.Model(x, out, seed=0)
-    assert [layer.name for layer in model.layers] == ["c1", "a", "b", "c2", "add"]
+    assert [layer.name for layer in model.layers] == ["x", "c1", "a", "b", "c2", "add"]
     again = an.Model.from_config(model.get_config())
-    assert [layer.name for layer in again.layers] == ["c1", "a", "b", "c2", "add"]
+    assert [layer.name for layer in again.layers] == ["x", "c1", "a", "b", "c2", "add"]
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5, 3))
     with an.use("numpy", dtype="float64"):

@@ -10,8 +10,8 @@ tensor knows the call that made it (``tensor.call``: the layer and its input ten
 for an input, its ``input_layer``. ``Model(inputs, outputs)`` (``models/functional.py``)
 reads the graph of calls back from the outputs.
 
-Neither is a :class:`~arraynet.layers.Layer`: no model calls them, and ``model.layers``
-does not list them (as in Keras).
+Neither is a :class:`~arraynet.layers.Layer`: no model calls them. A functional model's
+``layers`` lists its ``InputLayer`` objects, a ``Sequential``'s does not (as in Keras).
 """
 
 from __future__ import annotations

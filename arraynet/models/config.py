@@ -50,7 +50,7 @@ def get_config(model) -> dict:
     layers' configs, which describe only their math)."""
     compiled = model.optimizer is not None
     config = {
-        "layers": [layer.get_config() for layer in model.layers],
+        "layers": [layer.get_config() for layer in model.own_layers],
         "input_dim": model.input_dim,
         "seed": model.seed,
         "loss": losses.serialize(model.network.loss) if compiled else None,
@@ -60,8 +60,8 @@ def get_config(model) -> dict:
         else None,
         "precision": model.precision,
         "name": model.name,
-        "layer_names": [layer.name for layer in model.layers],
-        "frozen_layers": [i for i, layer in enumerate(model.layers) if not layer.trainable],
+        "layer_names": [layer.name for layer in model.own_layers],
+        "frozen_layers": [i for i, layer in enumerate(model.own_layers) if not layer.trainable],
     }
     if model.example_shape is not None and model.input_dim is None:
         config["input_shape"] = list(model.example_shape)

@@ -7,16 +7,17 @@ tensors (Keras's functional API).
 and ``map_graph``): a depth-first walk from the outputs, each input tensor in order,
 numbers the layers as it meets them and lists the calls inputs first; a call's depth is
 one more than the deepest call reading its output (a shared layer takes its deepest
-call's depth, propagated as Keras does); ``model.layers`` (and so ``get_weights()``) are
+call's depth, propagated as Keras does); the layers (and so ``get_weights()``) are
 ordered by depth, deepest first, ties by the walk's numbering. A layer called twice is one
 layer with one set of weights (its gradients add up); a tensor read twice gets the sum of
 its deltas. A ``Sequential`` or functional model called on symbolic tensors adds its own
 layers' calls (its layers become this model's, their current weights copied as initial
 weights); it orders as one operation, its layers together in its own order, as Keras
-orders a nested model's weights. ``model.layers`` lists the layers, not the
-``InputLayer`` objects (nor the nested model: its layers), nor the ``OutputPart`` nodes
-that hand on each output of a layer of several (``return_state``): the graph keeps them
-after the layers.
+orders a nested model's weights. ``model.layers`` lists, as Keras, each input's
+``InputLayer`` (at its depth: first, for an input read by the deepest layer) and the
+layers (a nested model: its layers), not the ``OutputPart`` nodes that hand on each output
+of a layer of several (``return_state``): the graph keeps them after the layers.
+``model.own_layers`` are the layers alone: what the weights and configs follow.
 """
 
 from __future__ import annotations
@@ -80,11 +81,11 @@ def _keras_call(tensor):
     return id(group), group.model, group.inputs
 
 
-def _walk(inputs: list, outputs: list, node_of=_layer_call) -> tuple[list, dict]:
+def _walk(inputs: list, outputs: list, node_of=_layer_call, with_inputs=False):
     """Keras's ``_build_map``: the nodes ``(key, operation, parents, tensor)`` in the order
     a depth-first walk from each output finishes them, and each operation's number in the
-    order the walk first meets it. Iterative (deep chains need no recursion limit), the
-    same order."""
+    order the walk first meets it (``with_inputs``: the inputs' ``InputLayer`` too, nodes
+    without parents). Iterative (deep chains need no recursion limit), the same order."""
     given = {id(t) for t in inputs}
     finished, order, numbers = set(), [], {}
     for j, output in enumerate(outputs):
@@ -92,6 +93,10 @@ def _walk(inputs: list, outputs: list, node_of=_layer_call) -> tuple[list, dict]
         while stack:
             tensor, expanded = stack.pop()
             if id(tensor) in given:
+                if with_inputs and tensor.input_layer and id(tensor) not in finished:
+                    numbers.setdefault(id(tensor.input_layer), len(numbers))
+                    finished.add(id(tensor))
+                    order.append((id(tensor), tensor.input_layer, (), tensor))
                 continue
             if tensor.call is None:
                 raise _disconnected(j, output, tensor)
@@ -129,9 +134,8 @@ def _depths(order: list, given: set, node_of) -> dict:
         op_depth[id(operation)] = node_depth[key] = depth
         step = 0 if getattr(operation, "internal", False) else 1  # an OutputPart: as Keras,
         for parent in parents:  # where the layer's outputs are its own
-            if id(parent) not in given:
-                parent_key = node_of(parent)[0]
-                node_depth[parent_key] = max(depth + step, node_depth.get(parent_key, 0))
+            parent_key = id(parent) if id(parent) in given else node_of(parent)[0]
+            node_depth[parent_key] = max(depth + step, node_depth.get(parent_key, 0))
     return op_depth
 
 
@@ -139,16 +143,20 @@ def keras_order(inputs: list, outputs: list, layers: list) -> list:
     """``layers`` in Keras's order for the graph: operations by depth from the outputs,
     deepest first, ties by the walk's numbering; a model called inside is one operation
     whose layers come together, in its own order."""
-    order, numbers = _walk(inputs, outputs, _keras_call)
+    order, numbers = _walk(inputs, outputs, _keras_call, with_inputs=True)
     depths = _depths(order, {id(t) for t in inputs}, _keras_call)
     operations = {id(op): op for _, op, _, _ in order}
     ranked = sorted(operations.values(), key=lambda op: (-depths[id(op)], numbers[id(op)]))
-    present, ordered = {id(layer) for layer in layers if not layer.internal}, {}
+    present, ordered = {id(layer) for layer in layers if not _internal(layer)}, {}
     for op in ranked:
         for layer in op.layers if isinstance(op, Model) else [op]:
             if id(layer) in present:
                 ordered.setdefault(id(layer), layer)
-    return [*ordered.values(), *(layer for layer in layers if layer.internal)]
+    return [*ordered.values(), *(layer for layer in layers if _internal(layer))]
+
+
+def _internal(layer) -> bool:
+    return getattr(layer, "internal", False)  # an InputLayer is no Layer
 
 
 def trace(inputs: list, outputs: list, layer_order=None) -> Graph:
@@ -221,6 +229,12 @@ class Functional(Model):
         inherited = _held_weights(graph)
         super().__init__(graph, None, seed, name)
         self.inputs, self.outputs = in_tensors, out_tensors
+        given = [t.input_layer for t in in_tensors if t.input_layer is not None]
+        view, own = (
+            keras_order(in_tensors, out_tensors, [*given, *self.own_layers]),
+            iter(self.own_layers),
+        )
+        self._layers = [x if x in given else next(own) for x in view]  # the graph's order kept
         self.input_names = [_input_name(t) for t in in_tensors]
         # how data name the inputs: a dict's keys, else the input layers' names
         self.input_data_names = (
@@ -256,6 +270,13 @@ class Functional(Model):
                 weights[part] = held
         self.example_shape = shape
         self.variables.set_host(weights)
+
+    @property
+    def layers(self) -> list:
+        """Keras's list: the ``InputLayer`` of each input and the layers, by depth from the
+        outputs (the weights, configs and ``get_weights()`` follow ``own_layers``: the
+        layers alone, in that order)."""
+        return list(self._layers)
 
     @property
     def input_shape(self):
@@ -331,7 +352,7 @@ class Functional(Model):
             config["loss_weights"] = self.compile_spec["loss_weights"]
         config.pop("input_shape", None)
         config["input_dim"] = None
-        wiring = self.graph.layers[len(self.layers) :]  # OutputPart nodes' layers, last
+        wiring = self.graph.layers[len(self.own_layers) :]  # OutputPart nodes' layers, last
         config["layers"] = [*config["layers"], *(part.get_config() for part in wiring)]
         config["functional"] = {
             "inputs": [

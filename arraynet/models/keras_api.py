@@ -99,19 +99,33 @@ class ModelFilesMixin:
             )
 
 
-class KerasModelMixin:
-    """Keras's model surface; see the module docstring."""
+class ModelLayersMixin:
+    """A model's layers: Keras's list (``layers``) and the graph's (``own_layers``)."""
 
-    # -- layers and their weights ---------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        return self.own_layers
+
+    @property
+    def own_layers(self) -> list:
+        """The layers, in the graph's order (no ``InputLayer``, no ``OutputPart`` wiring):
+        what the weights, configs and layer indices count."""
+        return [] if self.graph is None else [x for x in self.graph.layers if not x.internal]
 
     def bind_layers(self) -> None:
         """Tell each layer that this model holds it (and at which index)."""
-        for index, layer in enumerate(self.layers):
+        for index, layer in enumerate(self.own_layers):
             layer.attach(self, index)
 
     def holds_layer(self, layer, index: int) -> bool:
-        layers = self.layers
+        layers = self.own_layers
         return index < len(layers) and layers[index] is layer
+
+
+class KerasModelMixin(ModelLayersMixin):
+    """Keras's model surface; see the module docstring."""
+
+    # -- layers and their weights ---------------------------------------------------------
 
     @property
     def built(self) -> bool:
@@ -125,7 +139,7 @@ class KerasModelMixin:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        for layer in self.layers:
+        for layer in self.own_layers:
             layer.trainable = value
         self._trainable = value
 
@@ -145,10 +159,10 @@ class KerasModelMixin:
             )
         part = self.graph.slices[index]
         current = self.get_weights()
-        expected = len(current[part])
+        expected, name = len(current[part]), self.own_layers[index].name
         if len(weights) != expected:
             raise ValueError(
-                f"You called `set_weights(weights)` on layer '{self.layers[index].name}' with a "
+                f"You called `set_weights(weights)` on layer '{name}' with a "
                 f"weight list of length {len(weights)}, but the layer was expecting "
                 f"{expected} weights."
             )
@@ -159,7 +173,7 @@ class KerasModelMixin:
         """A host copy of layer ``index``'s weight called ``name`` ("kernel", "bias"...)."""
         params, states = self.graph.specs(self.example_shape)[index]
         names = [p.name for p in params + states]
-        layer = self.layers[index]
+        layer = self.own_layers[index]
         if name not in names:
             raise AttributeError(
                 f"{type(layer).__name__} {layer.name!r} has no weight {name!r}; "
@@ -219,23 +233,24 @@ class KerasModelMixin:
 
     def __call__(self, x, training: bool | None = None):
         """The output for ``x`` as an array of the selected backend (Keras returns the
-        backend's tensor; ``predict`` returns host NumPy). Inference only: ``training=True``
-        (dropout, batch statistics) is what ``fit`` and ``train_on_batch`` do. On symbolic
-        tensors (the functional API) it adds this model's layer calls to the graph being
-        built and returns the output tensor(s)."""
+        backend's tensor; ``predict`` returns host NumPy). ``training=True`` runs the layers
+        as in training, as Keras: dropout on (its masks drawn from the model's seeded
+        generator, on the host), batch statistics, the moving statistics updated. On
+        symbolic tensors (the functional API) it adds this model's layer calls to the graph
+        being built and returns the output tensor(s)."""
         tensors = symbolic_inputs(x, f"model '{self.name}'")
         if tensors is not None:
             return self.call_symbolic(tensors)
-        if training:
-            raise ValueError(
-                "training: model(x, training=True) is not supported by arraynet; train with "
-                "fit() or train_on_batch()"
-            )
         self.require_weights()
         backend = current_backend()
         X, _ = self.intake().arrays(backend, x)
         weights, network = self.variables.on(backend), self.network.on(backend)
-        return network.predict(backend.xp, weights, X)
+        if not training:
+            return network.predict(backend.xp, weights, X)
+        noise = [backend.asarray(n) for n in self.graph.noise_for(self.rng, X.shape[0])]
+        P, weights = network.forward_training(backend.xp, weights, X, noise)
+        self.variables.commit(weights, self.variables.opt_state)
+        return P
 
     def call_symbolic(self, tensors: list):
         """This model's graph replayed on symbolic ``tensors`` (one per model input): the

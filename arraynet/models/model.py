@@ -73,10 +73,6 @@ class Model(ModelFilesMixin, KerasModelMixin):
             self.build(input_shape)
 
     @property
-    def layers(self) -> list:
-        return [] if self.graph is None else [x for x in self.graph.layers if not x.internal]
-
-    @property
     def input_dim(self) -> int | None:
         """The number of input features, for 1-D inputs (None before the model is built)."""
         shape = self.example_shape

@@ -69,10 +69,7 @@ def _functional_rows(model, shape) -> list[tuple]:
     graph = model.graph
     values, specs = graph.value_shapes(shape), graph.specs(shape)
     m = graph.n_inputs
-    rows = [
-        (f"{name} (InputLayer)", _shape(values[i]), "0", "-")
-        for i, name in enumerate(model.input_names)
-    ]
+    inputs = {id(t.input_layer): i for i, t in enumerate(model.inputs)}
     made_by = [f"{name}[0][0]" for name in model.input_names]  # each value: the tensor
     calls, outputs, connected = {}, {}, {}
     for k, node in enumerate(graph.nodes):
@@ -85,13 +82,16 @@ def _functional_rows(model, shape) -> list[tuple]:
         made_by.append(f"{layer.name}[{count}][0]")
         outputs.setdefault(node.layer, []).append(_shape(values[m + k]))
         connected.setdefault(node.layer, []).extend(made_by[i] for i in node.inputs)
-    for i, layer in enumerate(model.layers):
-        params, states = specs[i]
-        count = sum(math.prod(p.shape) for p in params + states)
-        shapes = list(dict.fromkeys(outputs[i]))
-        rows.append(
-            (_title(layer), ", ".join(shapes), f"{count:,}", ", ".join(connected[i]) or "-")
-        )
+    rows, own = [], iter(range(len(model.own_layers)))
+    for layer in model.layers:  # Keras's order: an input's row at its depth
+        if id(layer) in inputs:
+            j = inputs[id(layer)]
+            rows.append((f"{model.input_names[j]} (InputLayer)", _shape(values[j]), "0", "-"))
+            continue
+        i = next(own)
+        count = sum(math.prod(p.shape) for p in specs[i][0] + specs[i][1])
+        shapes = ", ".join(dict.fromkeys(outputs[i]))
+        rows.append((_title(layer), shapes, f"{count:,}", ", ".join(connected[i]) or "-"))
     return rows
 
 

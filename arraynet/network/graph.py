@@ -185,6 +185,14 @@ class Graph(TrainableParts):
             caches.append(cache)
         return self.outputs_of(values), caches
 
+    def noise_for(self, rng, rows: int) -> list:
+        """Each noise-drawing node's noise for ``rows`` rows, drawn from ``rng`` on the host."""
+        shapes = self.value_shapes(self.input_shape)
+        return [
+            self.layers[self.nodes[k].layer].noise(rng, rows, shapes[self.nodes[k].inputs[0]])
+            for k in self.noise_nodes
+        ]
+
     def check_input(self, xp, X, argument: str = "X") -> None:
         """Let each layer that reads a model input refuse values it cannot take."""
         single = self.n_inputs == 1

@@ -103,6 +103,18 @@ class Network:
     def predict(self, xp, weights, X):
         return self.forward(xp, weights, X)[0]
 
+    def forward_training(self, xp, weights, X, noise):
+        """``(P, weights)``: a training forward (``noise`` on, batch statistics) and the
+        weights with each updating layer's new state (Keras's ``model(x, training=True)``)."""
+        P, caches = self.forward(xp, weights, X, noise, training=True)
+        graph = self.graph
+        if not graph.has_state:
+            return P, weights
+        states = graph.next_states(xp, weights, caches)
+        if self.compute is not None:  # state kept in the master dtype
+            states = [self.policy.high(xp, s, X) for s in states]
+        return P, graph.merge(graph.trainable(weights), states, weights)
+
     def _loss(self, xp, P, caches, Y):
         """``(value, delta, delta_is_at_preactivation)`` for the output (the flag one per
         output where a loss over several outputs fuses some)."""

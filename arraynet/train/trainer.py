@@ -219,17 +219,11 @@ class Trainer:
         """Each epoch's row order, then its noise (dropout masks), drawn on the host in that
         order (so grouping epochs into calls changes nothing), stacked on the host (the
         runner moves them)."""
-        graph = self.model.graph
-        shapes = graph.value_shapes(self.model.example_shape)
-        noisy = [
-            (graph.layers[graph.nodes[k].layer], shapes[graph.nodes[k].inputs[0]])
-            for k in graph.noise_nodes
-        ]
-        orders, noise = [], []
+        graph, orders, noise = self.model.graph, [], []
         for _ in range(epochs):
             if shuffle:
                 orders.append(rng.permutation(rows))
-            noise.append([layer.noise(rng, rows, shape) for layer, shape in noisy])
+            noise.append(graph.noise_for(rng, rows))
         index = np.int32 if rows < 2**31 else np.int64
         orders = np.stack(orders).astype(index, copy=False) if shuffle else None
         return orders, tuple(np.stack(n) for n in zip(*noise))
