@@ -24,7 +24,9 @@ import arraynet as an
 from arraynet.layers import (
     AveragePooling1D,
     AveragePooling2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
@@ -214,6 +216,26 @@ def test_global_pooling_matches_torch(backend, kind, shape):
     assert_close(f"global {kind} dX", dX, tdX)
 
 
+@pytest.mark.parametrize("kind", ["average", "max"])
+@pytest.mark.parametrize("shape", [(5, 3), (1, 2), (6, 1)], ids=str)
+def test_global_pooling_over_steps_matches_torch(backend, kind, shape):
+    layer = GlobalAveragePooling1D() if kind == "average" else GlobalMaxPooling1D()
+    assert layer.output_shape(shape) == (shape[1],)
+    X, dY = _case(layer, shape, 1, rows=3)
+
+    def fn(X):
+        return X.mean(dim=1) if kind == "average" else X.amax(dim=1)
+
+    with an.use(backend, dtype="float64"):
+        Y, dX, grads = through_protocol(layer, (), X, dY)
+    tY, tdX, _ = torch_autograd(fn, X, (), dY)
+    assert grads == [] and dX.shape == X.shape
+    assert_close(f"global {kind} 1d forward", Y, tY)
+    assert_close(f"global {kind} 1d dX", dX, tdX)
+    with pytest.raises(ValueError, match="expected inputs of shape \\(rows, steps, channels\\)"):
+        layer.output_shape((4, 4, 2))
+
+
 def test_global_max_pooling_gives_a_tie_to_the_first_pixel(backend):
     X = np.ones((1, 2, 3, 2))
     with an.use(backend, dtype="float64"):
@@ -243,12 +265,15 @@ GRADCHECK = [
     AveragePooling1D(2, strides=1, padding="same"),
     GlobalAveragePooling2D(),
     GlobalMaxPooling2D(),
+    GlobalAveragePooling1D(),
+    GlobalMaxPooling1D(),
 ]
 
 
 @pytest.mark.parametrize("layer", GRADCHECK, ids=repr)
 def test_gradcheck_passes_on_pooling_layers(backend, layer):
-    shape = (5, 2) if isinstance(layer, (MaxPooling1D, AveragePooling1D)) else (4, 3, 2)
+    one_d = (MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D)
+    shape = (5, 2) if isinstance(layer, one_d) else (4, 3, 2)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2, *shape))
     y = rng.normal(size=(2, *layer.output_shape(shape)))

@@ -12,18 +12,21 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .input import Input, InputLayer
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, LayerNormalization
 from .outputs import OutputPart
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
-from .reshape import Flatten, Reshape
+from .rescaling import Rescaling
+from .reshape import Flatten, RepeatVector, Reshape
 from .wrappers import Bidirectional, TimeDistributed
 
 LAYERS = {
@@ -43,9 +46,14 @@ LAYERS = {
         MaxPooling2D,
         AveragePooling1D,
         AveragePooling2D,
+        GlobalAveragePooling1D,
         GlobalAveragePooling2D,
+        GlobalMaxPooling1D,
         GlobalMaxPooling2D,
         BatchNormalization,
+        LayerNormalization,
+        Rescaling,
+        RepeatVector,
         SimpleRNN,
         LSTM,
         GRU,
@@ -96,9 +104,12 @@ __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
     "BatchNormalization",
+    "LayerNormalization",
     "Conv1D",
     "Conv2D",
+    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "MaxPooling1D",
     "MaxPooling2D",
@@ -112,6 +123,9 @@ __all__ = [
     "Flatten",
     "Layer",
     "Param",
+    "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "OutputPart",
     "from_config",
 ]

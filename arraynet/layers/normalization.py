@@ -1,4 +1,6 @@
-"""BatchNormalization (Keras semantics): batch statistics in training, moving ones after.
+"""BatchNormalization and LayerNormalization (Keras semantics).
+
+BatchNormalization: batch statistics in training, moving ones after.
 
 ``Y = gamma * (X - mean) / sqrt(var + epsilon) + beta`` over the last axis' features, the
 statistics taken over every other axis. Training uses the batch's mean and biased variance
@@ -6,6 +8,10 @@ and, through ``next_state``, moves ``moving = moving * momentum + batch * (1 - m
 (Keras' momentum; torch's means the opposite). Inference uses the moving statistics.
 Weights in Keras order: ``[gamma, beta, moving_mean, moving_variance]`` (the last two are
 non-trainable state, saved and moved like weights).
+
+LayerNormalization: each example normalized over its last axis by its own mean and biased
+variance, ``Y = gamma * (X - mean) / sqrt(var + epsilon) + beta`` (epsilon 1e-3, Keras 3's
+default), the same in training and inference; weights ``[gamma, beta]`` of the last axis.
 """
 
 from __future__ import annotations
@@ -97,6 +103,60 @@ class BatchNormalization(Layer):
         return {
             "class": "BatchNormalization",
             "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+
+class LayerNormalization(Layer):
+    """Normalization of each example over its last axis (see the module docstring)."""
+
+    independent_rows = True
+
+    def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, rms_scaling: bool = False):  # fmt: skip
+        if axis != -1:
+            raise ValueError(f"axis: expected -1 (the last axis); got {axis!r}")
+        if rms_scaling:
+            raise ValueError(f"rms_scaling: expected False (not supported); got {rms_scaling!r}")
+        self.epsilon = check_positive(epsilon, "epsilon")
+        self.center = check_flag(center, "center")
+        self.scale = check_flag(scale, "scale")
+
+    def params(self, input_shape: tuple) -> list[Param]:
+        features, params = (input_shape[-1],), []
+        if self.scale:
+            params.append(Param("gamma", features, initializers.ones, "gamma"))
+        if self.center:
+            params.append(Param("beta", features, initializers.zeros, "beta"))
+        return params
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        mean = xp.mean(X, axis=-1, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(xp.mean((X - mean) ** 2, axis=-1, keepdims=True) + self.epsilon)
+        Xhat = (X - mean) * inv_std
+        Y = Xhat * weights[0] if self.scale else Xhat
+        if self.center:
+            Y = Y + weights[-1]
+        return Y, (Xhat, inv_std)
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        Xhat, inv_std = cache
+        axes = tuple(range(dY.ndim - 1))
+        grads = ([xp.sum(dY * Xhat, axis=axes)] if self.scale else []) + (
+            [xp.sum(dY, axis=axes)] if self.center else []
+        )
+        if not ctx.need_dX:
+            return None, tuple(grads)
+        dXhat = dY * weights[0] if self.scale else dY
+        mean_d = xp.mean(dXhat, axis=-1, keepdims=True)
+        mean_dx = xp.mean(dXhat * Xhat, axis=-1, keepdims=True)
+        return (dXhat - mean_d - Xhat * mean_dx) * inv_std, tuple(grads)
+
+    def get_config(self) -> dict:
+        return {
+            "class": "LayerNormalization",
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,

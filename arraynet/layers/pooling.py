@@ -229,3 +229,31 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         positions = xp.reshape(xp.arange(h * w, device=device(dY)), (1, h * w, 1))
         chosen = xp.astype(positions == first[:, None, :], dY.dtype)
         return xp.reshape(chosen * dY[:, None, :], (n, h, w, c)), ()
+
+
+class _GlobalPooling1D:
+    """Mixin: the 2-D global pooling on ``(rows, steps, 1, channels)``."""
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__}: expected inputs of shape (rows, steps, channels); "
+                f"got per-example shape {tuple(input_shape)}"
+            )
+        return (input_shape[1],)
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        n, steps, c = X.shape
+        return super().forward(xp, weights, xp.reshape(X, (n, steps, 1, c)), ctx)
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        dX, grads = super().backward(xp, weights, cache, dY, ctx)
+        return (None if dX is None else xp.reshape(dX, (dX.shape[0], dX.shape[1], -1))), grads
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D, GlobalAveragePooling2D):
+    """The mean over the steps: ``(rows, steps, channels)`` to ``(rows, channels)``."""
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D, GlobalMaxPooling2D):
+    """The largest over the steps (its delta to the first largest)."""

@@ -1,12 +1,14 @@
-"""Flatten and Reshape (Keras semantics): the same numbers in another per-example shape.
+"""Flatten, Reshape and RepeatVector (Keras semantics): the numbers in another shape.
 
-Row-major (C order) as Keras; the backward reshapes the delta back. No weights.
+Row-major (C order) as Keras; the backward reshapes the delta back (RepeatVector's sums
+its copies). No weights.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..validation import check_count
 from .base import TRAINING, Context, Layer
 
 
@@ -78,3 +80,30 @@ class Reshape(Layer):
 
     def __repr__(self) -> str:
         return f"Reshape({self.target_shape})"
+
+
+class RepeatVector(Layer):
+    """``(rows, features)`` to ``(rows, n, features)``: each row repeated ``n`` times (as
+    Keras's encoder-decoder feeds a code to every decoder step); the delta sums the copies."""
+
+    independent_rows = True
+
+    def __init__(self, n: int):
+        self.n = check_count(n, "n", minimum=1)
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"RepeatVector: expected inputs of shape (rows, features); got per-example "
+                f"shape {tuple(input_shape)}"
+            )
+        return (self.n, input_shape[0])
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        return xp.broadcast_to(X[:, None, :], (X.shape[0], self.n, X.shape[1])), ()
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        return (xp.sum(dY, axis=1) if ctx.need_dX else None), ()
+
+    def get_config(self) -> dict:
+        return {"class": "RepeatVector", "n": self.n}
