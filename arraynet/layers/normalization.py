@@ -116,7 +116,7 @@ class LayerNormalization(Layer):
 
     def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, rms_scaling: bool = False):  # fmt: skip
-        if axis != -1:
+        if axis not in (-1, [-1], (-1,)):  # Keras saves [-1]
             raise ValueError(f"axis: expected -1 (the last axis); got {axis!r}")
         if rms_scaling:
             raise ValueError(f"rms_scaling: expected False (not supported); got {rms_scaling!r}")

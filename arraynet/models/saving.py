@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import config as model_config
+from .keras_files import is_keras_file, load_keras
 from .sequential import Sequential
 
 
@@ -24,14 +25,18 @@ def load(path) -> Sequential:
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
     """Keras's ``load_model``: :func:`load` (arraynet's files; never unpickles, so
-    ``safe_mode`` changes nothing). The model comes back as it was saved, compiled or not
-    (``compile=False`` leaves a compiled one compiled: ``model.compile`` again replaces
-    it). Layers are rebuilt from arraynet's registry, so ``custom_objects`` is refused."""
+    ``safe_mode`` changes nothing), or Keras 3's own ``.keras`` files (``keras_files.py``:
+    architecture and weights, not compiled). An arraynet model comes back as it was saved,
+    compiled or not (``compile=False`` leaves a compiled one compiled: ``model.compile``
+    again replaces it). Layers are rebuilt from arraynet's registry, so ``custom_objects``
+    is refused."""
     if custom_objects:
         raise ValueError(
             "custom_objects: arraynet rebuilds layers from its own registry "
             "(arraynet.layers.LAYERS); custom objects cannot be loaded"
         )
+    if is_keras_file(filepath):
+        return load_keras(filepath)
     return load(filepath)
 
 
