@@ -2,10 +2,11 @@
 
 The files in tests/data/keras were written by Keras 3.15.1 (``make_fixtures.py`` there), with
 Keras's own outputs on fixed inputs: a trained CNN (Rescaling, Conv2D, BatchNormalization's
-moving statistics, pooling, Dropout, softmax) and a functional encoder-decoder (LSTM
+moving statistics, pooling, Dropout, softmax), a functional encoder-decoder (LSTM
 states into a decoder, Embedding of integer inputs, LayerNormalization, GRU, a 1-D global
-pooling, Concatenate, two outputs). Loaded on every backend, each predicts as Keras did and
-lists its layers as Keras's ``model.layers`` did. Where Keras is installed (optional), more
+pooling, Concatenate, two outputs) and Bidirectional and TimeDistributed layers. Loaded on
+every backend, each predicts as Keras did and lists its layers as Keras's ``model.layers``
+did. Where Keras is installed (optional), more
 models are written and read back here.
 """
 
@@ -51,6 +52,16 @@ def test_a_keras_encoder_decoder_predicts_as_in_keras(backend):
     sequence, head = model.predict([OUTPUTS["s2s_x0"], OUTPUTS["s2s_x1"]])
     np.testing.assert_allclose(sequence, OUTPUTS["s2s_p0"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(head, OUTPUTS["s2s_p1"], rtol=1e-5, atol=1e-6)
+
+
+def test_bidirectional_and_time_distributed_layers_predict_as_in_keras(backend):
+    an.use(backend, dtype="float32")
+    model = an.models.load_keras(DATA / "bidirectional.keras")
+    assert [layer.name for layer in model.layers] == [
+        "bidirectional", "time_distributed", "bidirectional_1", "dense_1"
+    ]  # fmt: skip
+    expected = np.load(DATA / "bidirectional.npz")
+    np.testing.assert_allclose(model.predict(expected["x"]), expected["p"], rtol=1e-5, atol=1e-6)
 
 
 def _edited(tmp_path, name, edit):

@@ -9,12 +9,14 @@ Bounded and inert, as :func:`arraynet.load`: the config is JSON read up to 16 Mi
 in it is imported or run (layers come from arraynet's registry; an unknown layer is refused,
 naming it), and each stored array's shape is checked against the weight the model expects
 before it is read. Keras arguments arraynet cannot honour are refused, naming them (a
-constraint, a recurrent layer's dropout, ...); those that change nothing computed (dtype
-policies, initializers: the weights come from the file) are dropped.
+constraint, a recurrent layer's dropout, a Bidirectional's backward layer of its own...);
+those that change nothing computed (dtype policies, initializers: the weights come from
+the file) are dropped.
 
 Where the weights are: Keras stores each layer's variables under ``layers/<path>/vars/<i>``,
 ``<path>`` being its class name in snake case, numbered in the model's layer order
-(``dense``, ``dense_1``...), a recurrent layer's under ``<path>/cell/vars``.
+(``dense``, ``dense_1``...), a recurrent layer's under ``<path>/cell/vars``, a
+Bidirectional's under ``<path>/forward_layer/...`` and ``<path>/backward_layer/...``.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ CONFIG_BYTES = 16 * 2**20
 KEPT = ("name", "trainable")
 # arguments that change nothing arraynet computes: the weights come from the file
 DROPPED = re.compile(r".*_initializer$|^dtype$|^seed$|^quantization_config$|^use_cudnn$|^lora_.*")
-# Keras's defaults of arguments arraynet does not take: any other value is refused
+# Keras's defaults of arguments arraynet does not take (zero_output_for_mask, which a
+# Bidirectional sets, acts on masked steps only: arraynet has none): others are refused
 DEFAULTS = {"dropout": (0.0,), "recurrent_dropout": (0.0,), "stateful": (False,),
-            "unroll": (False,), "zero_output_for_mask": (False,), "mask_zero": (False,),
+            "unroll": (False,), "zero_output_for_mask": (False, True), "mask_zero": (False,),
             "sparse": (False,), "noise_shape": (None,), "keepdims": (False,),
             "data_format": (None, "channels_last"), "synchronized": (False,),
             "renorm": (False,), "renorm_clipping": (None,), "renorm_momentum": (0.99,),
@@ -106,7 +109,7 @@ def _layer(entry: dict):
     if cls is None or name == "OutputPart":
         raise ValueError(f"{who}: Keras's {name} is not among arraynet's layers")
     if name in ("Bidirectional", "TimeDistributed"):
-        raise ValueError(f"{who}: {name} is not read from .keras files yet")
+        return _wrapper(cls, entry["config"])
     given, accepted = dict(entry["config"]), _arguments(cls)
     kwargs = {k: given.pop(k) for k in KEPT if k in given}
     for key, value in given.items():
@@ -121,6 +124,20 @@ def _layer(entry: dict):
             )
         kwargs[key] = _regularizer(value) if key.endswith("_regularizer") else value
     return cls(**kwargs)
+
+
+def _wrapper(cls, config: dict):
+    """A Bidirectional or TimeDistributed around the layer its config holds (arraynet makes
+    a Bidirectional's backward layer itself: Keras's must be the forward one reversed)."""
+    inner, kept = _layer(config["layer"]), {k: config[k] for k in KEPT if k in config}
+    if cls.__name__ == "TimeDistributed":
+        return cls(inner, **kept)
+    backward = config.get("backward_layer", {}).get("config", {})
+    forward = config["layer"]["config"]
+    same = all(backward.get(k) == forward.get(k) for k in ("units", "return_sequences"))
+    if backward and not (same and backward.get("go_backwards") != forward.get("go_backwards")):
+        raise ValueError(f"layer {config.get('name')!r}: a backward_layer of its own")
+    return cls(inner, merge_mode=config.get("merge_mode", "concat"), **kept)
 
 
 def _arguments(cls) -> set:
@@ -228,6 +245,11 @@ def _read_weights(archive, config: dict, model) -> list:
 
 
 def _variables(group) -> list:
-    """A layer's stored variables in order: its own, then its cell's (a recurrent layer)."""
+    """A layer's stored variables in order: its own, then those of the layers it holds (a
+    recurrent layer's cell, a Bidirectional's forward then backward layer, a
+    TimeDistributed's layer)."""
     found = [group["vars"][str(i)] for i in range(len(group["vars"]))] if "vars" in group else []
-    return found + (_variables(group["cell"]) if "cell" in group else [])
+    for inner in ("cell", "forward_layer", "backward_layer", "layer"):
+        if inner in group:
+            found += _variables(group[inner])
+    return found

@@ -47,3 +47,15 @@ np.savez(
     s2s_p0=P[0],
     s2s_p1=P[1],
 )
+
+# added later, run alone after the imports and keras.utils.set_random_seed(0): a Bidirectional
+# LSTM, a TimeDistributed Dense, a summed GRU pair
+seqs = keras.Sequential(
+    [keras.Input((6, 4)), L.Bidirectional(L.LSTM(5, return_sequences=True)),
+     L.TimeDistributed(L.Dense(3)), L.Bidirectional(L.GRU(2), merge_mode="sum"), L.Dense(1)],
+    name="bidirectional",
+)  # fmt: skip
+rng = np.random.default_rng(1)
+Xb = rng.standard_normal((4, 6, 4)).astype("float32")
+seqs.save("tests/data/keras/bidirectional.keras")
+np.savez("tests/data/keras/bidirectional.npz", x=Xb, p=seqs.predict(Xb, verbose=0))
