@@ -118,6 +118,11 @@ def process_features(an, X, y, W) -> dict:
             "evaluate_batched": net.evaluate(X, y, batch_size=PREDICT_BATCH, verbose=0),
             "evaluate": net.evaluate(X, y, verbose=0),
             "evaluate_weighted": net.evaluate(X, y, sample_weight=W, verbose=0),
+            # many batches, one after another: op by op these programs deadlocked XLA's
+            # CPU collectives in 4 of 5 runs (each process stuck in a different op)
+            "evaluate_repeated": [
+                net.evaluate(X, y, batch_size=PREDICT_BATCH, verbose=0) for _ in range(8)
+            ],
         }
         P = np.asarray(found["predict"]["whole"])
         found["predict"]["own_weighted_sum"] = float(np.sum(W * -np.log(P[np.arange(len(y)), y])))

@@ -75,7 +75,7 @@ def processes(tmp_path_factory):
     outs = [folder / f"process{i}.json" for i in range(2)]
     children = [_child(["process", str(o), str(port), str(i), "2"], 4) for i, o in enumerate(outs)]
     for child in children:
-        _finish(child, timeout=600)  # two processes share the cores with the other tests
+        _finish(child, timeout=400)  # two processes share the cores with the other tests
     return [json.loads(o.read_text()) for o in outs]
 
 
@@ -180,6 +180,7 @@ def test_batched_predict_gives_each_process_its_own_rows(processes):
         assert np.shape(found["batched"]) == np.shape(found["whole"]) == (240, 3)
         assert _largest_difference([found["whole"]], [found["batched"]]) < TOLERANCE
         assert abs(found["evaluate_batched"] - found["evaluate"]) < TOLERANCE
+        assert found["evaluate_repeated"] == [found["evaluate_batched"]] * 8
     # the weighted loss over every process's rows: each one's sum of w * -log p[y], by hand
     total = sum(p["features"]["predict"]["own_weighted_sum"] for p in processes)
     for p in processes:

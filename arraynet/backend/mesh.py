@@ -15,6 +15,7 @@ and reads back its own rows of a result (``local_rows``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -87,6 +88,26 @@ def process_devices(backend) -> int:
     process's rows must then be a multiple of them); 0 otherwise."""
     mesh = mesh_of(backend)
     return len(mesh.local_devices) if mesh is not None and mesh.is_multi_process else 0
+
+
+def one_program_at_a_time(backend) -> bool:
+    """Whether work outside the compiled epoch (``evaluate``, ``predict``) must run as one
+    compiled program per batch, each finished before the next starts: on a mesh over several
+    processes. There many small programs in flight at once deadlocked XLA's CPU collectives
+    (``evaluate`` op by op, 10 batches cut from the global rows, two processes of four
+    devices: 4 hangs in 5 runs, each process stuck in a different op)."""
+    mesh = mesh_of(backend)
+    return mesh is not None and mesh.is_multi_process
+
+
+@functools.cache
+def awaited(fn, static: int):
+    """``fn`` compiled by ``jax.jit`` (its first ``static`` arguments fixed per program: a
+    network, a namespace) and waited for before it returns."""
+    import jax
+
+    compiled = jax.jit(fn, static_argnums=tuple(range(static)))
+    return lambda *args: jax.block_until_ready(compiled(*args))
 
 
 def rows_sharding(mesh):
@@ -198,17 +219,22 @@ def local_rows(a) -> np.ndarray:
     return np.concatenate([np.asarray(shards[k]) for k in sorted(shards)], axis=0)
 
 
-def process_batches(X, batch_size: int):
+def process_batches(arrays, batch_size: int):
     """Over several processes, ``(rows, size, read)`` for batches of about ``batch_size``
-    rows of ``X`` (split over them): this process's ``rows`` cut every ``size``
-    (``batch_size`` shared by the processes, rounded up to a multiple of this process's
-    devices); ``read(a, b)`` is one batch on the mesh, every process's rows ``a:b``, so its
-    output's rows here are this process's, in order."""
-    mesh = X.sharding.mesh
+    rows of ``arrays`` (split over them alike; None stays None): this process's ``rows`` cut
+    every ``size`` (``batch_size`` shared by the processes, rounded up to a multiple of this
+    process's devices); ``read(a, b)`` is one batch of each on the mesh, every process's
+    rows ``a:b``, so its output's rows here are this process's, in order."""
+    mesh = arrays[0].sharding.mesh
     local, processes = len(mesh.local_devices), mesh.size // len(mesh.local_devices)
-    own = local_rows(X)
+    owns = [None if a is None else local_rows(a) for a in arrays]
     size = -(-batch_size // (processes * local)) * local
-    return own.shape[0], size, lambda a, b: put(own[a:b, ...], rows_sharding(mesh))
+    sharding = rows_sharding(mesh)
+
+    def read(a, b):
+        return tuple(None if own is None else put(own[a:b, ...], sharding) for own in owns)
+
+    return owns[0].shape[0], size, read
 
 
 def describe(backend) -> str:

@@ -12,7 +12,7 @@ from .. import losses, optimizers
 from ..backend import current_backend, to_numpy
 from ..backend.mesh import process_rows
 from ..backend.session import auto_name
-from ..callbacks import History, step_progress
+from ..callbacks import History
 from ..data import Intake
 from ..layers.base import check_shape
 from ..layers.input import SymbolicTensor
@@ -25,7 +25,7 @@ from ..utils import new_generator
 from ..validation import check_choice, check_count
 from .config import MODEL_CLASSES, model_class
 from .keras_api import KerasModelMixin, ModelFilesMixin
-from .scoring import row_batches, scores_of
+from .scoring import predictions_of, scores_of
 from .variables import Variables, checked_weights
 
 
@@ -231,13 +231,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         self.require_weights()
         backend = current_backend()
         X, _ = self.intake().arrays(backend, X)
-        weights, network = self.variables.on(backend), self.network.on(backend)
-        batches, read = row_batches(X, batch_size)
-        outputs = [
-            to_numpy(network.predict(backend.xp, weights, read(a, b)))
-            for a, b in step_progress(batches, verbose)
-        ]
-        return np.concatenate(outputs, axis=0)
+        return predictions_of(self, backend, X, batch_size, verbose)
 
     def score_names(self) -> list[str]:
         return ["loss", *(name for name, _ in self.metrics)]
