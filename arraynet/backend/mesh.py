@@ -103,7 +103,7 @@ def one_program_at_a_time(backend) -> bool:
 @functools.cache
 def awaited(fn, static: int):
     """``fn`` compiled by ``jax.jit`` (its first ``static`` arguments fixed per program: a
-    network, a namespace) and waited for before it returns."""
+    network, a namespace, a dtype) and waited for before it returns."""
     import jax
 
     compiled = jax.jit(fn, static_argnums=tuple(range(static)))

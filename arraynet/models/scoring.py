@@ -21,11 +21,11 @@ def scores_of(model, backend, X, Y, batch_size=None, verbose=0, sample_weight=No
     network, metrics = model.network.on(backend), tuple(f for _, f in model.metrics)
     add, finish = _add_batch, _finish
     if one_program_at_a_time(backend):
-        add, finish = awaited(_add_batch, 3), awaited(_finish, 2)
+        add, finish = awaited(_add_batch, 4), awaited(_finish, 2)
     batches, read = row_batches((X, Y, sample_weight), batch_size)
     total = None  # the loss, summed over the rows, and each metric's state
     for a, b in step_progress(batches, verbose):
-        total = add(network, metrics, xp, weights, *read(a, b), b - a, total)
+        total = add(network, metrics, xp, backend.float_dtype, weights, *read(a, b), b - a, total)
     return finish(metrics, xp, total, batches[-1][1])
 
 
@@ -46,13 +46,12 @@ def _predict(network, xp, weights, X):
     return network.predict(xp, weights, X)
 
 
-def _add_batch(network, metrics, xp, weights, X, Y, W, rows, total):
+def _add_batch(network, metrics, xp, dtype, weights, X, Y, W, rows, total):
     """``total`` (None before the first batch) with this batch's loss times its ``rows`` and
-    each metric's contribution added."""
+    each metric's contribution added (metric states in the float ``dtype``)."""
     loss, P = (network if W is None else weighted(network, W)).loss_value(xp, weights, X, Y)
     parts = [f.batch(xp, P, Y) for f in metrics]
     if total is None:  # made where the first contribution is (a mesh: there)
-        dtype = loss.dtype
         total = (0.0, [f.init(xp, dtype, device_of(p[0])) for f, p in zip(metrics, parts)])
     summed, states = total
     return summed + loss * rows, [f.update(xp, s, p) for f, s, p in zip(metrics, states, parts)]
