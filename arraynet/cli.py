@@ -159,7 +159,7 @@ def _model(hidden, activation, classes: int, lr: float, seed: int):
         layers.append(an.layers.Dense(classes))
         loss = "softmax_cross_entropy"
     model = an.Sequential(layers, seed=seed)
-    model.compile(loss, an.optimizers.SGD(lr=lr, momentum=0.9), metrics=["accuracy"])
+    model.compile(an.optimizers.SGD(lr=lr, momentum=0.9), loss, metrics=["accuracy"])
     return model
 
 

@@ -20,12 +20,14 @@ PRECISIONS = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
 
 class Policy:
-    """``precision`` None (the weights' dtype throughout) or a key of ``PRECISIONS``."""
+    """``precision`` None (the weights' dtype throughout) or a key of ``PRECISIONS``;
+    ``scale_loss`` False turns mixed float16's dynamic loss scale off (Keras's
+    ``auto_scale_loss``)."""
 
-    def __init__(self, precision: str | None = None):
+    def __init__(self, precision: str | None = None, scale_loss: bool = True):
         self.precision = precision
         self.compute = PRECISIONS.get(precision)
-        self.scales_loss = precision == "mixed_float16"
+        self.scales_loss = precision == "mixed_float16" and scale_loss
 
     def low(self, xp, arrays) -> tuple:
         """``arrays`` in the compute dtype."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -75,3 +76,18 @@ def check_non_negative(value, argument: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{argument}: expected a finite number >= 0; got {value}")
     return float(value)
+
+
+def fits(shape: tuple, declared: tuple) -> bool:
+    """Whether a concrete ``shape`` has the ``declared`` one (None there: any size)."""
+    return len(shape) == len(declared) and all(d is None or d == n for n, d in zip(shape, declared))
+
+
+def any_size(shape) -> bool:
+    """Whether ``shape`` (or a tuple of shapes) has an axis of any size (None)."""
+    return any(any_size(d) if isinstance(d, (tuple, list)) else d is None for d in shape)
+
+
+def product(shape: tuple):
+    """The number of entries of ``shape``; None if an axis's size is unknown (None)."""
+    return None if None in shape else math.prod(shape)

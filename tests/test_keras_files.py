@@ -89,12 +89,14 @@ def _layer(config, name):
          "layer 'dense': Keras's Lambda is not among arraynet's layers"),
         (lambda c: _layer(c, "dense")["config"].__setitem__("kernel_constraint", {"x": 1}),
          "layer 'dense': Keras's Dense argument kernel_constraint="),
-        (lambda c: _layer(c, "dropout")["config"].__setitem__("noise_shape", [1, 6]),
-         "argument noise_shape="),
+        (lambda c: _layer(c, "dropout")["config"].__setitem__("future_option", 1),
+         "Keras's Dropout argument future_option=1 is not supported"),
+        (lambda c: _layer(c, "dropout")["config"].__setitem__("noise_shape", [None, 7]),
+         "noise_shape: expected"),
         (lambda c: _layer(c, "dense")["config"].__setitem__("units", 4),
          r"layer 'dense': expected a weight of shape \(6, 4\); got \(6, 3\) in the file"),
     ],
-    ids=["unknown layer", "constraint", "unsupported argument", "weight shape"],
+    ids=["unknown layer", "constraint", "unsupported argument", "noise shape", "weight shape"],
 )  # fmt: skip
 def test_what_arraynet_cannot_honour_is_refused_naming_it(tmp_path, edit, message):
     with pytest.raises(ValueError, match=message):

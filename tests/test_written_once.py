@@ -32,6 +32,7 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/merge.py",
     "layers/activation.py",
     "layers/input.py",
+    "layers/resampling.py",
     "network/functional.py",
     "train/batches.py",
 ]

@@ -7,7 +7,7 @@ from array_api_compat import device
 
 from ..backend import Backend, host_array, library_of, same_device
 from ..backend.mesh import data_on
-from ..validation import check_choice, check_count, check_numeric
+from ..validation import check_choice, check_count, check_numeric, fits
 
 MODES = ("full", "minibatch", "stochastic")
 
@@ -95,7 +95,7 @@ def _check_input_shape(shape: tuple, input_shape: tuple | None, argument: str) -
         )
     if min(shape) < 1:
         raise ValueError(f"{argument}: expected at least 1 row and 1 feature; got shape {shape}")
-    if input_shape is not None and shape[1:] != tuple(input_shape):
+    if input_shape is not None and not fits(shape[1:], tuple(input_shape)):
         if len(input_shape) == 1:
             raise ValueError(
                 f"{argument}: expected {input_shape[0]} features per row; got shape {shape}"

@@ -12,6 +12,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .input import Input, InputLayer
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import BatchNormalization, LayerNormalization
 from .outputs import OutputPart
 from .pooling import (
@@ -24,9 +25,18 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .preprocessing import Normalization
 from .recurrent import GRU, LSTM, SimpleRNN
+from .resampling import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from .rescaling import Rescaling
-from .reshape import Flatten, RepeatVector, Reshape
+from .reshape import Flatten, Permute, RepeatVector, Reshape
 from .wrappers import Bidirectional, TimeDistributed
 
 LAYERS = {
@@ -38,8 +48,20 @@ LAYERS = {
         LeakyReLU,
         Softmax,
         Dropout,
+        SpatialDropout1D,
+        SpatialDropout2D,
+        GaussianNoise,
+        GaussianDropout,
         Flatten,
         Reshape,
+        Permute,
+        ZeroPadding1D,
+        ZeroPadding2D,
+        Cropping1D,
+        Cropping2D,
+        UpSampling1D,
+        UpSampling2D,
+        Normalization,
         Conv1D,
         Conv2D,
         MaxPooling1D,
@@ -128,4 +150,16 @@ __all__ = [
     "Reshape",
     "OutputPart",
     "from_config",
+    "Cropping1D",
+    "Cropping2D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Normalization",
+    "Permute",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 ]

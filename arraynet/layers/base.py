@@ -159,11 +159,14 @@ class Layer(KerasLayer):
 
 
 def check_shape(value, argument: str) -> tuple:
-    """A per-example shape: a tuple of positive ints (an int means a 1-D shape)."""
+    """A per-example shape: a tuple of positive ints, None for an axis of any size (as
+    Keras's ``Input(shape=(None, 8))``); an int means a 1-D shape."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, (tuple, list)) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in value
     ):
-        raise ValueError(f"{argument}: expected a tuple of positive integers; got {value!r}")
+        raise ValueError(
+            f"{argument}: expected a tuple of positive integers (or None: any size); got {value!r}"
+        )
     return tuple(value)

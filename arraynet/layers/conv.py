@@ -26,6 +26,11 @@ def pair(value, argument: str) -> tuple[int, int]:
     return tuple(check_count(v, argument, minimum=1) for v in values)
 
 
+def out_size(windows):
+    """The output size along an axis: its windows' count, None for an axis of any size."""
+    return None if windows is None else windows.out
+
+
 def check_unsupported(data_format, groups) -> None:
     """Refuse the Keras options arraynet does not have, naming them."""
     if data_format not in (None, "channels_last"):
@@ -84,7 +89,7 @@ class Conv2D(Layer):
             )
         try:
             return tuple(
-                axis_windows(n, k, s, d, self.padding)
+                None if n is None else axis_windows(n, k, s, d, self.padding)
                 for n, k, s, d in zip(
                     input_shape[:2], self.kernel_size, self.strides, self.dilation_rate
                 )
@@ -94,7 +99,7 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape: tuple) -> tuple:
         rows, cols = self._plan(self._as_2d(input_shape))
-        return self._from_2d((rows.out, cols.out, self.filters))
+        return self._from_2d((out_size(rows), out_size(cols), self.filters))
 
     def params(self, input_shape: tuple) -> list[Param]:
         channels = input_shape[-1]
@@ -235,7 +240,8 @@ class Conv2D(Layer):
 
 class Conv1D(Conv2D):
     """1-D convolution over ``(rows, steps, channels)``: kernel ``(k, channels, filters)``;
-    computed as a 2-D convolution of height ``steps`` and width 1."""
+    computed as a 2-D convolution of height ``steps`` and width 1 (``steps`` may be None:
+    any length)."""
 
     rank = 1
 

@@ -9,20 +9,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_fraction
+from ..validation import check_count, check_fraction
 from .base import TRAINING, Context, Layer
 
 
 class Dropout(Layer):
+    """``noise_shape`` (Keras's, the batch axis first: ``(None, 1, channels)``) shares one
+    mask along its axes of size 1; None there means the input's size. ``seed`` is Keras's,
+    recorded: arraynet's masks come from the fit's seeded generator, the same on every
+    backend."""
+
     draws_noise = True
     independent_rows = True
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, noise_shape=None, seed=None):
         self.rate = check_fraction(rate, "rate")
+        if noise_shape is not None and not (
+            isinstance(noise_shape, (tuple, list))
+            and all(n is None or (isinstance(n, int) and n >= 1) for n in noise_shape)
+        ):
+            raise ValueError(
+                f"noise_shape: expected a tuple of sizes or None, the batch axis first; "
+                f"got {noise_shape!r}"
+            )
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = None if seed is None else check_count(seed, "seed")
+
+    def mask_shape(self, input_shape: tuple) -> tuple:
+        """A mask's per-example shape: ``noise_shape`` without its batch axis, checked."""
+        if self.noise_shape is None:
+            return tuple(input_shape)
+        shape = self.noise_shape[1:]
+        if len(shape) != len(input_shape) or any(
+            n not in (None, 1, d) for n, d in zip(shape, input_shape)
+        ):
+            raise ValueError(
+                f"noise_shape: expected (batch, ...) with each size 1, None or the input's, "
+                f"for inputs of per-example shape {tuple(input_shape)}; got {self.noise_shape}"
+            )
+        return tuple(d if n is None else n for n, d in zip(shape, input_shape))
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        self.mask_shape(input_shape)  # a noise_shape that does not fit: refused at build
+        return tuple(input_shape)
 
     def noise(self, rng, rows: int, input_shape: tuple) -> np.ndarray:
         """A host mask for ``rows`` examples: 0 or 1/(1-rate), kept with probability 1-rate."""
-        keep = rng.random((rows, *input_shape)) >= self.rate
+        keep = rng.random((rows, *self.mask_shape(input_shape))) >= self.rate
         return keep / (1.0 - self.rate)
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
@@ -34,7 +67,10 @@ class Dropout(Layer):
         return (dY if cache is None else dY * cache), ()
 
     def get_config(self) -> dict:
-        return {"class": "Dropout", "rate": self.rate}
+        config = {"class": "Dropout", "rate": self.rate}
+        if self.noise_shape is not None:
+            config["noise_shape"] = list(self.noise_shape)
+        return {**config, **({"seed": self.seed} if self.seed is not None else {})}
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate})"

@@ -21,13 +21,16 @@ import weakref
 
 from ..backend.session import auto_name
 
-DTYPES = (None, "float32", "float64", "float16", "bfloat16")
+FLOATS = ("float32", "float64", "float16", "bfloat16")
+INTEGERS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool")
+DTYPES = (None, *FLOATS, *INTEGERS)
 
 
 class InputLayer:
     """The input of a model: ``shape`` per example (no batch axis), or ``batch_shape``
     with it. ``dtype`` is informative: arraynet computes in the dtype chosen by
-    ``arraynet.use``."""
+    ``arraynet.use``, integer inputs (an ``Embedding``'s indices, ``dtype="int64"`` as in
+    Keras) included: they are exact in float32 up to 2**24."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, **kwargs):  # fmt: skip
@@ -54,6 +57,7 @@ class InputLayer:
             batch_size, shape = batch_shape[0], batch_shape[1:]
         self.shape = _tuple(shape, "shape")  # per example
         self.batch_size = batch_size
+        dtype = _dtype_name(dtype)
         if dtype not in DTYPES:
             raise ValueError(f"dtype: expected one of {DTYPES}; got {dtype!r}")
         self.dtype = dtype or "float32"
@@ -172,6 +176,15 @@ def input_shape_of(item) -> tuple | None:
     if isinstance(item, InputLayer):
         return item.shape
     return None
+
+
+def _dtype_name(dtype):
+    """A dtype's name (``np.dtype("int64")`` or ``np.int64`` -> "int64"); anything else as
+    given, to be refused."""
+    if dtype is None or isinstance(dtype, str):
+        return dtype
+    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
+    return name if isinstance(name, str) else dtype
 
 
 def _tuple(shape, argument: str) -> tuple:

@@ -75,13 +75,13 @@ class _Elementwise(Merge):
             )
         out = []
         for sizes in zip(*shapes):
-            wide = {n for n in sizes if n != 1}
+            wide = {n for n in sizes if n not in (1, None)}  # None: any size
             if len(wide) > 1:
                 raise ValueError(
                     f"{self.describe()}: expected input shapes equal or of size 1 on each "
                     f"axis; got input shapes {shapes}"
                 )
-            out.append(wide.pop() if wide else 1)
+            out.append(wide.pop() if wide else (None if None in sizes else 1))
         return tuple(out)
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
@@ -214,7 +214,9 @@ class Concatenate(Merge):
                 f"{self.describe()}: expected inputs with matching shapes except for the "
                 f"concatenation axis {self.axis}; got input shapes {shapes}"
             )
-        return (*shapes[0][:a], sum(s[a] for s in shapes), *shapes[0][a + 1 :])
+        sizes = [s[a] for s in shapes]
+        joined = None if None in sizes else sum(sizes)  # None: any size
+        return (*shapes[0][:a], joined, *shapes[0][a + 1 :])
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         Xs = _listed(X)

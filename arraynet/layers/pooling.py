@@ -21,7 +21,7 @@ from ..ops.windows import (
 )
 from ..validation import check_choice
 from .base import TRAINING, Context, Layer
-from .conv import PADDINGS, check_unsupported, pair
+from .conv import PADDINGS, check_unsupported, out_size, pair
 
 
 class _Pooling2D(Layer):
@@ -52,7 +52,7 @@ class _Pooling2D(Layer):
             )
         try:
             return tuple(
-                axis_windows(n, k, s, 1, self.padding)
+                None if n is None else axis_windows(n, k, s, 1, self.padding)
                 for n, k, s in zip(shape[:2], self.pool_size, self.strides)
             )
         except ValueError as err:
@@ -61,7 +61,7 @@ class _Pooling2D(Layer):
     def output_shape(self, input_shape: tuple) -> tuple:
         shape = self._as_2d(input_shape)
         rows, cols = self._plan(shape)
-        return self._from_2d((rows.out, cols.out, shape[2]))
+        return self._from_2d((out_size(rows), out_size(cols), shape[2]))
 
     def memory(self, input_shape: tuple) -> int:
         shape = self._as_2d(input_shape)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..validation import check_count
+from ..validation import check_count, product
 from .base import TRAINING, Context, Layer
 
 
@@ -18,7 +18,7 @@ class Flatten(Layer):
     independent_rows = True
 
     def output_shape(self, input_shape: tuple) -> tuple:
-        return (math.prod(input_shape),)
+        return (product(input_shape),)
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         return xp.reshape(X, (X.shape[0], -1)), X.shape
@@ -53,7 +53,9 @@ class Reshape(Layer):
         self.target_shape = tuple(target_shape)
 
     def output_shape(self, input_shape: tuple) -> tuple:
-        size, known = math.prod(input_shape), math.prod(d for d in self.target_shape if d != -1)
+        size, known = product(input_shape), math.prod(d for d in self.target_shape if d != -1)
+        if size is None:  # an axis of any size: checked on the data
+            return tuple(None if d == -1 else d for d in self.target_shape)
         if -1 in self.target_shape:
             if size % known:
                 raise ValueError(self._mismatch(input_shape))
@@ -107,3 +109,41 @@ class RepeatVector(Layer):
 
     def get_config(self) -> dict:
         return {"class": "RepeatVector", "n": self.n}
+
+
+class Permute(Layer):
+    """Each example's axes permuted by ``dims`` (1-based, the batch axis stays first, as
+    Keras); the delta goes back by the inverse permutation."""
+
+    independent_rows = True
+
+    def __init__(self, dims):
+        values = tuple(dims) if isinstance(dims, (tuple, list)) else None
+        if values is None or sorted(values) != list(range(1, len(values) + 1)):
+            raise ValueError(
+                f"dims: expected a permutation of 1, ..., rank (1-based axes); got {dims!r}"
+            )
+        self.dims = values
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != len(self.dims):
+            raise ValueError(
+                f"Permute: expected inputs of per-example rank {len(self.dims)} for dims "
+                f"{self.dims}; got per-example shape {tuple(input_shape)}"
+            )
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        return xp.permute_dims(X, (0, *self.dims)), ()
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
+        inverse = sorted(range(len(self.dims)), key=lambda i: self.dims[i])
+        return xp.permute_dims(dY, (0, *(i + 1 for i in inverse))), ()
+
+    def get_config(self) -> dict:
+        return {"class": "Permute", "dims": list(self.dims)}
+
+    def __repr__(self) -> str:
+        return f"Permute({self.dims})"

@@ -31,6 +31,7 @@ from ..layers.input import Input, SymbolicTensor, symbolic_call
 from ..network import Graph, Node
 from ..network.graph import unpack
 from . import config as model_config
+from .compile_options import DEFAULT, loss_and_optimizer
 from .model import Model
 from .multi_io import MultiIntake, MultiLoss, by_output, compiled_parts, metric_lists
 
@@ -298,21 +299,22 @@ class Functional(Model):
         graph = self.graph
         return graph.n_inputs > 1 or not graph.single_output or self.compile_spec is not None
 
-    def compile(self, loss="squared_error", optimizer="sgd", metrics=(), precision=None,
+    def compile(self, optimizer=DEFAULT, loss=DEFAULT, metrics=(), precision=None,
                 loss_weights=None, **kwargs) -> None:  # fmt: skip
         """As ``Model.compile``; with several outputs ``loss`` one for all, a list or a dict
         by output name, ``loss_weights`` a list or dict, ``metrics`` a list with one entry
         per output or a dict by output name (``multi_io.py``)."""
+        loss, optimizer = loss_and_optimizer(optimizer, loss)
         names = self.output_names
         if len(names) == 1 and loss_weights is None:
             if isinstance(loss, (list, tuple, dict)):
                 loss = by_output(loss, names, "loss")[0]
             entries = metric_lists(metrics, names)[0]
-            Model.compile(self, loss, optimizer, entries, precision, **kwargs)
+            Model.compile(self, optimizer, loss, entries, precision, **kwargs)
             self.compile_spec = None
             return
         multi, chosen, spec = compiled_parts(self, loss, metrics, loss_weights)
-        Model.compile(self, multi, optimizer, (), precision, **kwargs)
+        Model.compile(self, optimizer, multi, (), precision, **kwargs)
         self.metrics, self.compile_spec = chosen, spec
 
     def intake(self):
@@ -401,10 +403,10 @@ class Functional(Model):
         )
         if config["loss"] is not None:
             model.compile(
-                config["loss"],
-                optimizers.from_config(config["optimizer"]),
-                config["metrics"],
-                config.get("precision"),
+                optimizer=optimizers.from_config(config["optimizer"]),
+                loss=config["loss"],
+                metrics=config["metrics"],
+                precision=config.get("precision"),
                 loss_weights=config.get("loss_weights"),
             )
         return model

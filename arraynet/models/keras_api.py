@@ -15,6 +15,7 @@ from .. import io
 from ..backend import current_backend
 from ..backend.session import on_clear_session
 from ..layers.input import ModelCall, symbolic_call, symbolic_inputs
+from ..validation import any_size
 from . import config as model_config
 from . import summary as summary_module
 
@@ -247,7 +248,9 @@ class KerasModelMixin(ModelLayersMixin):
         weights, network = self.variables.on(backend), self.network.on(backend)
         if not training:
             return network.predict(backend.xp, weights, X)
-        noise = [backend.asarray(n) for n in self.graph.noise_for(self.rng, X.shape[0])]
+        shape = tuple(X.shape[1:]) if any_size(self.example_shape) else None  # one input
+        drawn = self.graph.noise_for(self.rng, X.shape[0], shape)
+        noise = [backend.asarray(n) for n in drawn]
         P, weights = network.forward_training(backend.xp, weights, X, noise)
         self.variables.commit(weights, self.variables.opt_state)
         return P

@@ -23,13 +23,29 @@ from ..precision import PRECISIONS, Policy
 from ..train import Trainer
 from ..utils import new_generator
 from ..validation import check_choice, check_count
+from .compile_options import (
+    DEFAULT,
+    CompiledMixin,
+    CompileOptions,
+    compile_options,
+    loss_and_optimizer,
+)
 from .config import MODEL_CLASSES, model_class
 from .keras_api import KerasModelMixin, ModelFilesMixin
 from .scoring import predictions_of, scores_of
 from .variables import Variables, checked_weights
 
+NO_GRAPH = object()
+SUBCLASSING = (
+    "Model: expected inputs and outputs (Model(inputs, outputs), Keras's functional API) or "
+    "a Sequential; got neither. Subclassing Model with a call() method is not supported: "
+    "arraynet has no autodiff to derive call()'s backward. Wire arraynet's layers (each "
+    "with its hand-written backward) in a Sequential or functional model, or write a Layer "
+    "with forward and backward (see the Layer protocol)"
+)
 
-class Model(ModelFilesMixin, KerasModelMixin):
+
+class Model(ModelFilesMixin, KerasModelMixin, CompiledMixin):
     """Layers wired as a :class:`~arraynet.network.Graph`, trained by hand-written backprop.
 
     Each call (``fit``, ``predict``, ...) runs on the backend chosen by ``arraynet.use`` at
@@ -55,7 +71,9 @@ class Model(ModelFilesMixin, KerasModelMixin):
         """The model ``get_config()`` described: functional or sequential, by the config."""
         return model_class(config).from_config(config, build)
 
-    def __init__(self, graph, input_shape=None, seed: int | None = None, name=None):
+    def __init__(self, graph=NO_GRAPH, input_shape=None, seed: int | None = None, name=None):
+        if graph is NO_GRAPH:
+            raise TypeError(SUBCLASSING)
         self.graph = graph  # None: a Sequential with no layers yet
         self.name = auto_name(type(self).__name__) if name is None else str(name)
         self.seed = None if seed is None else check_count(seed, "seed")
@@ -64,6 +82,7 @@ class Model(ModelFilesMixin, KerasModelMixin):
         self.variables = Variables()
         self.network = None if graph is None else Network(graph)
         self.optimizer, self.metrics, self.precision = None, [], None
+        self.compile_options = CompileOptions()
         self.runners = {}  # compiled runners by (backend, batch size), until compile
         self.epoch = 0  # epochs trained so far: fit(initial_epoch=model.epoch) resumes
         self.stop_training = False
@@ -127,57 +146,35 @@ class Model(ModelFilesMixin, KerasModelMixin):
 
     # -- compile -------------------------------------------------------------------------
 
-    def compile(self, loss="squared_error", optimizer="sgd", metrics=(), precision=None) -> None:
-        """Choose the loss, the optimizer (an instance or a name), metric names and the
-        precision: None (the backend's dtype), "mixed_bfloat16" or "mixed_float16" (layers
-        compute in 16 bits around float32 master weights; see ``arraynet.precision``)."""
+    def compile(self, optimizer=DEFAULT, loss=DEFAULT, metrics=(), precision=None,
+                loss_weights=None, **options) -> None:  # fmt: skip
+        """Choose the optimizer (an instance or a name; default "sgd"), the loss (default
+        "squared_error"), metric names and the precision: None (the backend's dtype),
+        "mixed_bfloat16" or "mixed_float16" (layers compute in 16 bits around float32
+        master weights; see ``arraynet.precision``). Keras's signature; the loss first,
+        positionally, is read too; Keras's further arguments in ``compile_options.py``;
+        ``loss_weights`` is the functional model's."""
+        loss, optimizer = loss_and_optimizer(optimizer, loss)
         metrics = [metrics] if isinstance(metrics, str) else (metrics or ())
         self.require_layers()
         if precision is not None:
             check_choice(precision, "precision", tuple(PRECISIONS))
+        chosen_options = compile_options(loss_weights=loss_weights, **options)
         loss = losses.get(loss)
         chosen_metrics = [get_metric(m, loss) for m in metrics]
-        policy = Policy(precision)
+        policy = Policy(precision, chosen_options.auto_scale_loss)
         network = Network(self.graph, loss, policy)
         optimizer = policy.optimizer(optimizers.get(optimizer))  # all checked: now change
         if self.optimizer is not None:  # it keeps the learning rate it trained with
             self.optimizer.detach(self.variables)
         self.metrics, self.precision = chosen_metrics, precision
         self.network, self.optimizer = network, optimizer
+        self.compile_options = chosen_options
         self.variables.set_state(None)
         if self.built:  # which layers train: their trainable flags now, as in Keras
             self.graph.freeze()
         optimizer.attach(self.variables)  # its learning_rate reads and sets the state's
         self.runners = {}
-
-    def check_compiled(self) -> None:
-        self.require_layers()
-        if self.optimizer is None:
-            raise RuntimeError("model: call compile(loss=..., optimizer=...) first")
-
-    def check_trainable(self) -> None:
-        """Compiled, and every layer has a backward (no step activation)."""
-        self.check_compiled()
-        for i, layer in enumerate(self.graph.layers):
-            layer.check_differentiable(i)
-
-    @property
-    def learning_rate(self) -> float:
-        """The optimizer's base learning rate, as training sees it now."""
-        return float(self.optimizer.current_learning_rate(self._opt_state_here()))
-
-    @learning_rate.setter
-    def learning_rate(self, lr: float) -> None:
-        state, xp = self._opt_state_here(), self.variables.backend.xp
-        new_state = self.optimizer.with_learning_rate(xp, state, lr)
-        self.variables.commit(self.variables.weights, new_state)
-
-    def _opt_state_here(self):
-        """The optimizer state where the weights are (made there if there is none yet)."""
-        self.check_compiled()
-        self.require_weights()
-        backend = self.variables.backend
-        return self.variables.state_on(backend, self.optimizer, self.graph.trainable)
 
     # -- train and infer -----------------------------------------------------------------
 

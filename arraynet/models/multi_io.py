@@ -28,6 +28,7 @@ from ..losses.base import Loss
 from ..metrics import get as get_metric
 from ..metrics.base import Metric
 from ..network.graph import pack, unpack
+from ..validation import any_size
 
 
 def by_output(value, names: list, argument: str, default=None) -> list:
@@ -275,6 +276,14 @@ class MultiIntake(Intake):
     def __init__(self, model, loss_parts):
         super().__init__(None, None, None, model.graph.check_input)
         self.model, self.parts = model, loss_parts
+        graph = model.graph
+        if any_size(graph.built_input_shapes) or any_size(graph.output_shapes):
+            raise ValueError(
+                f"model '{model.name}': expected inputs and outputs of known shapes for a model "
+                "of several inputs or outputs (their data travel packed); got input shapes "
+                f"{list(graph.built_input_shapes)}, output shapes {list(graph.output_shapes)} "
+                "(None: any size)"
+            )
 
     def arrays(self, backend, X, y=NO_TARGETS, input_shape=None, names=("X", "y")):
         model, graph = self.model, self.model.graph

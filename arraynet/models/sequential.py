@@ -142,10 +142,10 @@ class Sequential(Model):
         model_config.freeze_layers(model.layers, config)
         if config["loss"] is not None:
             model.compile(
-                config["loss"],
-                optimizers.from_config(config["optimizer"]),
-                config["metrics"],
-                config.get("precision"),
+                optimizer=optimizers.from_config(config["optimizer"]),
+                loss=config["loss"],
+                metrics=config["metrics"],
+                precision=config.get("precision"),
             )
         return model
 

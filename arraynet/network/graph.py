@@ -133,11 +133,20 @@ class Graph(TrainableParts):
         return [found[i] for i in range(len(self.layers))]
 
     def specs(self, input_shape: tuple) -> list[tuple[list, list]]:
-        """Per layer, ``(params, states)``: the weights it declares."""
-        return [
-            (layer.params(shape), layer.states(shape))
-            for layer, shape in zip(self.layers, self.layer_input_shapes(input_shape))
-        ]
+        """Per layer, ``(params, states)``: the weights it declares (ValueError where a
+        weight's shape would depend on an input axis of unknown size, None)."""
+        specs = []
+        for layer, shape in zip(self.layers, self.layer_input_shapes(input_shape)):
+            params, states = layer.params(shape), layer.states(shape)
+            unknown = [p.name for p in params + states if None in p.shape]
+            if unknown:
+                raise ValueError(
+                    f"{type(layer).__name__} '{layer.name}': expected the input axes its "
+                    f"weights ({', '.join(unknown)}) are sized by to be known; got per-example "
+                    f"input shape {tuple(shape)} (None: any size)"
+                )
+            specs.append((params, states))
+        return specs
 
     def weight_shapes(self, input_shape: tuple) -> list[tuple]:
         return [p.shape for params, states in self.specs(input_shape) for p in params + states]
@@ -185,9 +194,10 @@ class Graph(TrainableParts):
             caches.append(cache)
         return self.outputs_of(values), caches
 
-    def noise_for(self, rng, rows: int) -> list:
-        """Each noise-drawing node's noise for ``rows`` rows, drawn from ``rng`` on the host."""
-        shapes = self.value_shapes(self.input_shape)
+    def noise_for(self, rng, rows: int, input_shape=None) -> list:
+        """Each noise-drawing node's noise for ``rows`` rows of per-example ``input_shape``
+        (default: the built one), drawn from ``rng`` on the host."""
+        shapes = self.value_shapes(self.input_shape if input_shape is None else input_shape)
         return [
             self.layers[self.nodes[k].layer].noise(rng, rows, shapes[self.nodes[k].inputs[0]])
             for k in self.noise_nodes

@@ -79,7 +79,7 @@ def _zeros_along(xp, like, axis: int, count: int, value: float = 0.0):
     return xp.full(shape, value, dtype=like.dtype, device=device(like))
 
 
-def _pad_axis(xp, X, axis: int, before: int, after: int, value: float = 0.0):
+def pad_axis(xp, X, axis: int, before: int, after: int, value: float = 0.0):
     """``X`` with ``before`` and ``after`` entries of ``value`` added along ``axis``."""
     if not before and not after:
         return X
@@ -92,8 +92,8 @@ def _pad_axis(xp, X, axis: int, before: int, after: int, value: float = 0.0):
 
 def pad_2d(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0):
     """``X`` ``(N, H, W, C)`` padded as the windows need, with ``value``."""
-    X = _pad_axis(xp, X, 1, rows.before, rows.after, value)
-    return _pad_axis(xp, X, 2, cols.before, cols.after, value)
+    X = pad_axis(xp, X, 1, rows.before, rows.after, value)
+    return pad_axis(xp, X, 2, cols.before, cols.after, value)
 
 
 def tap_slices(xp, X, rows: AxisWindows, cols: AxisWindows, value: float = 0.0) -> list:
@@ -131,7 +131,7 @@ def _place(xp, D, axis: int, offset: int, length: int):
         return _zeros_along(xp, D, axis, length)
     index = [slice(None)] * D.ndim
     index[axis] = slice(start, end)
-    return _pad_axis(xp, D[tuple(index)], axis, offset + start, length - (offset + end))
+    return pad_axis(xp, D[tuple(index)], axis, offset + start, length - (offset + end))
 
 
 def tap_slices_adjoint(xp, dtaps: list, rows: AxisWindows, cols: AxisWindows):
@@ -299,7 +299,7 @@ def stacked_taps_adjoint(xp, dT, rows: AxisWindows, cols: AxisWindows, fused=Non
         return gather_plane_adjoint(xp, xp.reshape(dT, (n, len(plane.taps), c)), plane)
     dX = xp.reshape(dT, (n, rows.out * rows.size, cols.out * cols.size, c))
     for axis, windows in ((1, rows), (2, cols)):  # the rows and columns no window reads
-        dX = _pad_axis(xp, dX, axis, 0, windows.length - windows.out * windows.size)
+        dX = pad_axis(xp, dX, axis, 0, windows.length - windows.out * windows.size)
     return dX
 
 

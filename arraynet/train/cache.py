@@ -85,7 +85,8 @@ def compile_key(backend, network, optimizer, metrics, batch_size):
     structure += (tuple(sorted(graph.frozen)),)
     loss = _described(network.loss, keep)
     rate = ("learning_rate", "lr")
-    math = (structure, loss, network.policy.precision, _described(optimizer, keep, rate))
+    policy = (network.policy.precision, network.policy.scales_loss)
+    math = (structure, loss, policy, _described(optimizer, keep, rate))
     math += (tuple(_described(f, keep) for f in metrics), batch_size)
     where = (backend.name, backend.dtype, str(backend.device), backend.matmul_precision)
     return (where, math), keep

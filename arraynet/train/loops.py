@@ -156,11 +156,13 @@ def eager_epochs(
     return run
 
 
-def make_runner(backend, network, optimizer, metrics, batch_size, on_batch=None):
+def make_runner(backend, network, optimizer, metrics, batch_size, on_batch=None,
+                compiled=True):  # fmt: skip
     """The epochs runner for ``backend`` (see the module docstring). JAX's come from the
-    compiled-runner cache, shared by every model of the same math."""
+    compiled-runner cache, shared by every model of the same math; ``compiled`` False
+    (``compile(run_eagerly=True)``) runs JAX's step op by op, as the other backends'."""
     summed = Scores(metrics).summed
-    if backend.name == "jax":
+    if backend.name == "jax" and compiled:
         key = compile_key(backend, network, optimizer, metrics, batch_size)
         runner = COMPILED.get(
             key, lambda: jax_epochs(backend, network, optimizer, metrics, batch_size)

@@ -11,13 +11,14 @@ from ..backend import DeviceMemoryError
 from ..backend import mesh as placement
 
 
-def memory_needed(model, feed, backend) -> int:
+def memory_needed(model, feed, backend, example_shape=None) -> int:
     """Estimated device bytes for training ``model`` on ``feed``: its data on the device (and
     a shuffled copy), weights, gradients, new weights and optimizer slots, and what each node
     holds for one batch (``Layer.memory``: output, cache and delta); on a mesh, per device
-    (its share of the data and of each batch, the whole weights)."""
+    (its share of the data and of each batch, the whole weights). ``example_shape``: the
+    data's per-example shape (default: the model's)."""
     graph = model.graph
-    shapes = graph.value_shapes(model.example_shape)
+    shapes = graph.value_shapes(example_shape or model.example_shape)
     sizes = [_entries(s) for s in shapes]
     split = placement.device_count(backend)
     values = -(-feed.device_rows // split) * (sizes[0] + sizes[-1]) * 2
@@ -28,9 +29,9 @@ def memory_needed(model, feed, backend) -> int:
     return values * np.dtype(backend.dtype).itemsize
 
 
-def check_memory(model, feed, backend) -> None:
+def check_memory(model, feed, backend, example_shape=None) -> None:
     """Refuse, before training, a batch whose estimate exceeds ``use(memory_limit=)``."""
-    needed = memory_needed(model, feed, backend)
+    needed = memory_needed(model, feed, backend, example_shape)
     if backend.memory_limit is not None and needed > backend.memory_limit:
         raise DeviceMemoryError(
             feed.batch_size, needed, placement.describe(backend), backend.memory_limit

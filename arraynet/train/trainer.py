@@ -26,7 +26,7 @@ from ..callbacks import CallbackList, History, progress_verbosity
 from ..data import batch_size_for
 from ..losses.weighted import check_weighable
 from ..precision import check_support
-from ..validation import check_count, check_flag, check_fraction
+from ..validation import any_size, check_count, check_flag, check_fraction
 from .hooks import LiveBatchHooks, callback_list, progress_callbacks, resume_epoch
 from .loops import NOT_FINITE, Plan, epochs_per_call, make_runner
 from .memory import check_memory, memory_needed
@@ -58,6 +58,7 @@ class Trainer:
     def __init__(self, model):
         self.model, self.variables = model, model.variables
         self.backend = current_backend()
+        self.example_shape = None  # the data's, where the model's has axes of any size
 
     def fit(
         self,
@@ -98,11 +99,13 @@ class Trainer:
         if sample_weight is not None or class_weight is not None:
             check_weighable(model.network.loss)
         model.build_for(input_shape)
+        # the data's shape where the model's has axes of any size (None), else the model's
+        self.example_shape = input_shape if any_size(model.example_shape) else None
         # a chunk smaller than the batch trains as one partial batch; "full": one per chunk
         feed.batch_size = batch_size_for(mode, feed.largest, batch_size)
         placement.check_batches(backend, mode, feed.batch_size)  # an uneven split: a warning
         self.feed = feed
-        check_memory(model, self.feed, self.backend)
+        check_memory(model, self.feed, self.backend, self.example_shape)
         if backend.on_host:
             reuse_freed_host_memory()
         rng = model.rng if seed is None else np.random.default_rng(seed)
@@ -223,7 +226,7 @@ class Trainer:
         for _ in range(epochs):
             if shuffle:
                 orders.append(rng.permutation(rows))
-            noise.append(graph.noise_for(rng, rows))
+            noise.append(graph.noise_for(rng, rows, self.example_shape))
         index = np.int32 if rows < 2**31 else np.int64
         orders = np.stack(orders).astype(index, copy=False) if shuffle else None
         return orders, tuple(np.stack(n) for n in zip(*noise))
@@ -250,7 +253,7 @@ class Trainer:
             if not out_of_memory(err):
                 raise
             device = placement.describe(self.backend)
-            needed = memory_needed(self.model, self.feed, self.backend)
+            needed = memory_needed(self.model, self.feed, self.backend, self.example_shape)
             raise DeviceMemoryError(self.feed.batch_size, needed, device) from err
         variables.commit(weights, state)
         if failed == NOT_FINITE:  # an overflow no loss showed
@@ -282,16 +285,16 @@ class Trainer:
     def _runner(self, on_batch):
         model, backend = self.model, self.backend
         metrics = [f for _, f in model.metrics]
-        network = model.network
+        network, compiled = model.network, model.compile_options.compiled
         if on_batch is not None:  # the callbacks are part of this runner: no caching
             hooks = LiveBatchHooks(on_batch, self.variables, backend)
             return make_runner(
-                backend, network, model.optimizer, metrics, self.feed.batch_size, hooks
+                backend, network, model.optimizer, metrics, self.feed.batch_size, hooks, compiled
             )
         key = (backend, self.feed.batch_size)
         if key not in model.runners:
             model.runners[key] = make_runner(
-                backend, network, model.optimizer, metrics, self.feed.batch_size
+                backend, network, model.optimizer, metrics, self.feed.batch_size, None, compiled
             )
         return model.runners[key]
 
