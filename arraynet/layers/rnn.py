@@ -32,7 +32,7 @@ import math
 
 from .. import activations, initializers
 from ..backend import scan
-from ..validation import check_count, check_flag
+from ..validation import check_count, check_flag, check_fraction
 from .base import TRAINING, Context, Layer, Param
 from .outputs import output_parts
 
@@ -71,7 +71,8 @@ class RNN(Layer):
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", return_sequences=False, return_state=False,
-                 go_backwards=False):  # fmt: skip
+                 go_backwards=False, dropout=0.0, recurrent_dropout=0.0,
+                 seed=None):  # fmt: skip
         self.units = check_count(units, "units", minimum=1)
         self.cell = activations.get(activation)
         self.use_bias = check_flag(use_bias, "use_bias")
@@ -83,6 +84,23 @@ class RNN(Layer):
         self.return_sequences = check_flag(return_sequences, "return_sequences")
         self.return_state = check_flag(return_state, "return_state")
         self.go_backwards = check_flag(go_backwards, "go_backwards")
+        self.dropout = check_fraction(dropout, "dropout")
+        if recurrent_dropout != 0:
+            raise ValueError(
+                "recurrent_dropout: expected 0 (dropout of the recurrent state is not "
+                f"supported; dropout= drops inputs); got {recurrent_dropout!r}"
+            )
+        self.seed = seed  # Keras's; the masks come from the fit's seeded generator
+
+    @property
+    def draws_noise(self) -> bool:
+        return self.dropout > 0
+
+    def noise(self, rng, rows: int, input_shape: tuple):
+        """Keras's input dropout mask, one per row and feature, the same at every step:
+        ``(rows, 1, features)``, 0 or 1/(1-dropout)."""
+        keep = rng.random((rows, 1, input_shape[-1])) >= self.dropout
+        return keep / (1.0 - self.dropout)
 
     # -- shapes and weights -----------------------------------------------------------------
 
@@ -161,6 +179,8 @@ class RNN(Layer):
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         X, initial = (X[0], tuple(X[1:])) if isinstance(X, (list, tuple)) else (X, ())
+        if ctx.noise is not None:  # dropout: the same mask at every step
+            X = X * ctx.noise
         if self.go_backwards:
             X = xp.flip(X, axis=1)
         rows, steps, features = X.shape
@@ -175,13 +195,13 @@ class RNN(Layer):
         final, saved = scan(xp, lambda c, xw: self.step(xp, weights, consts, c, xw), start, XW)
         H = saved[0]  # (time, rows, units)
         Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else final[0]
-        cache = (X, start, saved, bool(initial))
+        cache = (X, start, saved, bool(initial), ctx.noise)
         return ([Y, *final] if self.return_state else Y), cache
 
     # -- backward ---------------------------------------------------------------------------
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
-        X, start, saved, has_initial = cache
+        X, start, saved, has_initial, mask = cache
         rows, steps, features = X.shape
         dY, dfinal = (dY[0], tuple(dY[1:])) if self.return_state else (dY, ())
         dcarry = []
@@ -216,6 +236,8 @@ class RNN(Layer):
         )
         if self.go_backwards:
             dX = xp.flip(dX, axis=1)
+        if mask is not None:
+            dX = dX * mask
         return ([dX, *dstart] if has_initial else dX), grads
 
     def weight_grads(self, xp, weights, X_flat, prev, saved, dZ):
@@ -241,6 +263,7 @@ class RNN(Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "dropout": self.dropout,
         }
 
     def __repr__(self) -> str:

@@ -149,6 +149,15 @@ class Bidirectional(Layer):
     def independent_rows(self) -> bool:
         return self.forward_layer.independent_rows
 
+    @property
+    def draws_noise(self) -> bool:
+        return self.forward_layer.draws_noise
+
+    def noise(self, rng, rows: int, input_shape: tuple):
+        """Each direction's mask, ``(rows, 2, ...)``: the forward's, then the backward's."""
+        drawn = self.forward_layer.noise(rng, 2 * rows, input_shape)
+        return drawn.reshape(rows, 2, *drawn.shape[2:])
+
     def output_shape(self, input_shape: tuple) -> tuple:
         f = tuple(self.forward_layer.output_shape(input_shape))
         b = tuple(self.backward_layer.output_shape(input_shape))
@@ -168,8 +177,11 @@ class Bidirectional(Layer):
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         wf, wb = self._halves(weights)
-        Yf, cf = self.forward_layer.forward(xp, wf, X, ctx)
-        Yb, cb = self.backward_layer.forward(xp, wb, X, ctx)
+        ctx_f = ctx_b = ctx
+        if ctx.noise is not None:
+            ctx_f, ctx_b = (ctx._replace(noise=ctx.noise[:, k : k + 1, ...]) for k in (0, 1))
+        Yf, cf = self.forward_layer.forward(xp, wf, X, ctx_f)
+        Yb, cb = self.backward_layer.forward(xp, wb, X, ctx_b)
         if self.return_sequences:
             Yb = xp.flip(Yb, axis=1)
         mode = self.merge_mode
