@@ -112,3 +112,65 @@ def test_the_keras_script_runs_after_one_rename(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "best.keras").exists() and (tmp_path / "digits.weights.h5").exists()
     assert namespace["predicted"].shape == (5,)
     assert isinstance(namespace["logits"], np.ndarray)  # the selected backend's (NumPy here)
+
+
+SCRIPT_MORE = """
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.default_rng(0)
+keras.utils.set_random_seed(1)
+
+# tabular regression, as the Keras regression tutorials: Normalization adapted to the data
+features = rng.standard_normal((200, 5)) * [1.0, 10.0, 100.0, 5.0, 3.0] + 50.0
+labels = features @ rng.standard_normal(5) * 0.01
+normalizer = layers.Normalization(axis=-1)
+normalizer.adapt(np.array(features))
+np.testing.assert_allclose(normalizer.mean.numpy()[0], features.mean(axis=0), rtol=1e-6)
+regressor = keras.Sequential([normalizer, layers.Dense(16, activation="relu"), layers.Dense(1)])
+regressor.compile(loss="mean_absolute_error", optimizer=keras.optimizers.Adam(0.01))
+history = regressor.fit(features, labels, validation_split=0.2, verbose=0, epochs=20)
+assert history.history["loss"][-1] < history.history["loss"][0]
+
+# a convolutional autoencoder, compiled in Keras's positional order
+images = rng.random((32, 16, 16, 1)).astype("float32")
+image = keras.Input(shape=(16, 16, 1))
+h = layers.Conv2D(8, (3, 3), activation="relu", padding="same")(image)
+h = layers.MaxPooling2D((2, 2), padding="same")(h)
+h = layers.Conv2D(4, (3, 3), activation="relu", padding="same")(h)
+h = layers.UpSampling2D((2, 2))(h)
+decoded = layers.Conv2D(1, (3, 3), activation="sigmoid", padding="same")(h)
+autoencoder = keras.Model(image, decoded)
+autoencoder.compile("adam", "binary_crossentropy")
+autoencoder.fit(images, images, epochs=1, batch_size=16, validation_data=(images[:8], images[:8]),
+                verbose=0)
+assert autoencoder.predict(images[:2], verbose=0).shape == (2, 16, 16, 1)
+
+# text of any length: integer tokens, Embedding, a Bidirectional LSTM with input dropout
+tokens = keras.Input(shape=(None,), dtype="int32")
+h = layers.Embedding(50, 8)(tokens)
+h = layers.Bidirectional(layers.LSTM(6, return_sequences=True, dropout=0.1))(h)
+h = layers.GlobalMaxPooling1D()(h)
+out = layers.Dense(1, activation="sigmoid")(h)
+classifier = keras.Model(tokens, out)
+classifier.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+texts, labels = rng.integers(0, 50, (48, 12)), rng.integers(0, 2, 48)
+classifier.fit(texts, labels, batch_size=16, epochs=1, verbose=0)
+longer = classifier.predict(rng.integers(0, 50, (3, 30)), verbose=0)
+assert longer.shape == (3, 1)
+"""
+
+
+def test_more_keras_scripts_run_after_the_rename(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = _renamed(SCRIPT_MORE.replace("from keras import", "from arraynet import"))
+    namespace = {"__name__": "keras_script_more"}
+    for statement in ast.parse(source).body:
+        code = compile(ast.Module([statement], []), f"script line {statement.lineno}", "exec")
+        try:
+            exec(code, namespace)
+        except Exception as err:
+            line = ast.get_source_segment(source, statement)
+            raise AssertionError(f"the Keras script failed at: {line}") from err
+    assert namespace["longer"].shape == (3, 1)

@@ -67,6 +67,13 @@ def test_normalization_adapted_after_build_trains_saves_and_stays(tmp_path):
     assert np.array_equal(model.get_weights()[0], np.zeros(4))
     norm.adapt(data)
     assert np.allclose(model.get_weights()[0], data.mean(axis=0), rtol=1e-6)
+    assert norm.mean.shape == (1, 4)  # Keras's layer.mean, broadcast against a batch
+    assert np.allclose(norm.variance.numpy(), data.var(axis=0, keepdims=True), rtol=1e-6)
+    alone = layers.Normalization(axis=-1)
+    alone.adapt(data.reshape(10, 3, 4))
+    assert np.allclose(alone.mean, data.reshape(10, 3, 4).mean(axis=(0, 1))[None, None])
+    with pytest.raises(AttributeError, match="not adapted or built"):
+        layers.Normalization().mean  # noqa: B018
     model.compile("adam", "mse")
     model.fit(data, data[:, :1], epochs=2, verbose=0)
     assert np.allclose(norm.get_weights()[1], data.var(axis=0), rtol=1e-6)  # not trained

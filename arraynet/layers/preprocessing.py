@@ -48,6 +48,7 @@ class Normalization(Layer):
                 )
             self.given = given
         self.adapted = None  # (mean, variance) of adapt's data, host float64
+        self.seen_shape = None  # the per-example shape adapt's data had
 
     # -- shapes and weights -------------------------------------------------------------
 
@@ -101,9 +102,40 @@ class Normalization(Layer):
         kept = self.kept(X.shape[1:])
         reduced = tuple(i for i in range(X.ndim) if i - 1 not in kept)
         self.adapted = (X.mean(axis=reduced), X.var(axis=reduced))
+        self.seen_shape = X.shape[1:]
         held = self.holder()
         if held is not None and held[0].built:
             self.set_weights([*self.adapted, np.zeros(())])
+
+    @property
+    def mean(self):
+        """Keras's ``layer.mean``: a host copy, shaped to broadcast against a batch."""
+        return self._statistic(0)
+
+    @property
+    def variance(self):
+        """Keras's ``layer.variance``, as ``mean``."""
+        return self._statistic(1)
+
+    def _statistic(self, k: int):
+        from ..models.keras_api import WeightCopy  # the models package imports the layers
+
+        held = self.holder()
+        shape = self.seen_shape
+        if held is not None and held[0].built:
+            model, index = held
+            shape = model.graph.layer_input_shapes(model.example_shape)[index]
+        if shape is None or (self.given is None and self.adapted is None and held is None):
+            raise AttributeError(f"Normalization '{self.name}': not adapted or built yet")
+        kept = self.kept(shape)
+        spread = tuple(n if i in kept else 1 for i, n in enumerate(shape))
+        if self.given is not None:
+            value = _broadcast(self.given[k], kept, spread)
+        elif held is not None and held[0].built:
+            value = held[0].layer_weights(held[1])[k]
+        else:
+            value = self.adapted[k]
+        return np.asarray(value, np.float64).reshape((1, *spread)).view(WeightCopy)
 
     # -- math ---------------------------------------------------------------------------
 
