@@ -94,12 +94,9 @@ def _renamed(script: str) -> str:
     return script.replace("import keras\n", "import arraynet as an\n").replace("keras.", "an.")
 
 
-def test_the_keras_script_runs_after_one_rename(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("sklearn")
-    monkeypatch.chdir(tmp_path)
-    source = _renamed(SCRIPT)
-    assert "keras." not in source and "import keras" not in source  # file names stay
-    namespace = {"__name__": "keras_script"}
+def run_statements(source: str, name: str) -> dict:
+    """Run ``source`` statement by statement; a failure names the statement."""
+    namespace = {"__name__": name}
     for statement in ast.parse(source).body:
         code = compile(ast.Module([statement], []), f"script line {statement.lineno}", "exec")
         try:
@@ -107,6 +104,15 @@ def test_the_keras_script_runs_after_one_rename(tmp_path, monkeypatch, capsys):
         except Exception as err:
             line = ast.get_source_segment(source, statement)
             raise AssertionError(f"the Keras script failed at: {line}") from err
+    return namespace
+
+
+def test_the_keras_script_runs_after_one_rename(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)
+    source = _renamed(SCRIPT)
+    assert "keras." not in source and "import keras" not in source  # file names stay
+    namespace = run_statements(source, "keras_script")
     out = capsys.readouterr().out
     assert 'Model: "sequential' in out and "Trainable params: 4,810" in out
     assert (tmp_path / "best.keras").exists() and (tmp_path / "digits.weights.h5").exists()
@@ -165,12 +171,5 @@ assert longer.shape == (3, 1)
 def test_more_keras_scripts_run_after_the_rename(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     source = _renamed(SCRIPT_MORE.replace("from keras import", "from arraynet import"))
-    namespace = {"__name__": "keras_script_more"}
-    for statement in ast.parse(source).body:
-        code = compile(ast.Module([statement], []), f"script line {statement.lineno}", "exec")
-        try:
-            exec(code, namespace)
-        except Exception as err:
-            line = ast.get_source_segment(source, statement)
-            raise AssertionError(f"the Keras script failed at: {line}") from err
+    namespace = run_statements(source, "keras_script_more")
     assert namespace["longer"].shape == (3, 1)

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..validation import check_fraction, check_non_negative
+from ..validation import check_non_negative
 from .base import TRAINING, Context, Layer
 from .dropout import Dropout
 
@@ -46,25 +46,15 @@ class GaussianNoise(Layer):
         return f"GaussianNoise({self.stddev})"
 
 
-class GaussianDropout(Layer):
-    draws_noise = True
-    independent_rows = True
+class GaussianDropout(Dropout):
+    """Dropout's math (``X * noise``, the delta times the same noise) with Gaussian noise."""
 
     def __init__(self, rate: float, seed=None):
-        self.rate = check_fraction(rate, "rate")
-        self.seed = seed
+        super().__init__(rate, seed=seed)
 
     def noise(self, rng, rows: int, input_shape: tuple) -> np.ndarray:
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
         return 1.0 + stddev * rng.standard_normal((rows, *input_shape))
-
-    def forward(self, xp, weights, X, ctx: Context = TRAINING):
-        if ctx.noise is None:
-            return X, None
-        return X * ctx.noise, ctx.noise
-
-    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
-        return (dY if cache is None else dY * cache), ()
 
     def get_config(self) -> dict:
         return {"class": "GaussianDropout", "rate": self.rate, "seed": self.seed}
