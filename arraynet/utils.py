@@ -1,4 +1,5 @@
-"""Keras's ``keras.utils`` helpers: ``set_random_seed`` and ``to_categorical``.
+"""Keras's ``keras.utils`` helpers: ``set_random_seed``, ``to_categorical`` and (from
+``sequences.py``) ``pad_sequences`` and ``normalize``.
 
 arraynet draws every random number on the host (initial weights, shuffles, dropout masks)
 from NumPy generators. A model given ``seed=`` has its own; a model without one draws its
@@ -14,6 +15,8 @@ import sys
 import threading
 
 import numpy as np
+
+from .sequences import normalize, pad_sequences
 
 _LOCK = threading.Lock()
 _HOST = [np.random.default_rng()]  # arraynet's host generator (fresh entropy until seeded)
@@ -77,4 +80,4 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     return categorical.reshape(shape + (num_classes,))
 
 
-__all__ = ["set_random_seed", "to_categorical"]
+__all__ = ["normalize", "pad_sequences", "set_random_seed", "to_categorical"]
