@@ -7,6 +7,7 @@ is one new module and one entry in ``LAYERS``.
 from .activation import Activation, LeakyReLU, ReLU, Softmax
 from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
+from .conv_transpose import Conv2DTranspose
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
@@ -64,6 +65,7 @@ LAYERS = {
         Normalization,
         Conv1D,
         Conv2D,
+        Conv2DTranspose,
         MaxPooling1D,
         MaxPooling2D,
         AveragePooling1D,
@@ -129,6 +131,7 @@ __all__ = [
     "LayerNormalization",
     "Conv1D",
     "Conv2D",
+    "Conv2DTranspose",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",
