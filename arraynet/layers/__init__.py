@@ -4,7 +4,7 @@ Every layer implements the :class:`Layer` protocol (see ``layers/base.py``). Add
 is one new module and one entry in ``LAYERS``.
 """
 
-from .activation import Activation, LeakyReLU, ReLU, Softmax
+from .activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
 from .conv_transpose import Conv2DTranspose
@@ -47,6 +47,8 @@ LAYERS = {
         Activation,
         ReLU,
         LeakyReLU,
+        ELU,
+        PReLU,
         Softmax,
         Dropout,
         SpatialDropout1D,
@@ -117,6 +119,8 @@ __all__ = [
     "Subtract",
     "Activation",
     "LeakyReLU",
+    "ELU",
+    "PReLU",
     "ReLU",
     "Softmax",
     "GRU",

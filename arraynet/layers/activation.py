@@ -1,5 +1,6 @@
-"""Activation layers (Keras's ``Activation``, ``ReLU``, ``LeakyReLU``, ``Softmax``): an
-activation function as a layer of its own, no weights.
+"""Activation layers (Keras's ``Activation``, ``ReLU``, ``LeakyReLU``, ``ELU``,
+``Softmax``): an activation function as a layer of its own, no weights; and ``PReLU``, whose
+negative slope ``alpha`` is a trained weight.
 
 The backward is the activation's hand-written derivative. Each exposes its function as
 ``activation`` (the Layer protocol's fused output), so ``Dense(10), Activation("softmax")``
@@ -10,8 +11,8 @@ axis than the last does not fuse.)
 
 from __future__ import annotations
 
-from .. import activations
-from .base import TRAINING, Context, Layer
+from .. import activations, initializers, regularizers
+from .base import TRAINING, Context, Layer, Param
 
 
 class Activation(Layer):
@@ -97,3 +98,78 @@ class Softmax(Activation):
 
     def get_config(self) -> dict:
         return {"class": "Softmax", "axis": self.axis}
+
+
+class ELU(Activation):
+    """Keras's ``ELU(alpha=1.0)`` layer."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__(activations.ELU(alpha))
+        self.alpha = self.function.alpha
+
+    def get_config(self) -> dict:
+        return {"class": "ELU", "alpha": self.alpha}
+
+
+class PReLU(Layer):
+    """Keras's ``PReLU``: ``relu(X) - alpha * relu(-X)`` with ``alpha`` trained, one per input
+    entry, shared along ``shared_axes`` (1-based, as Keras: ``(1, 2)`` for one per channel of
+    images). ``alpha`` starts at ``alpha_initializer`` (zeros: a ReLU)."""
+
+    independent_rows = True
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None,
+                 alpha_constraint=None, shared_axes=None):  # fmt: skip
+        if alpha_constraint is not None:
+            raise ValueError(f"alpha_constraint: expected None; got {alpha_constraint!r}")
+        self.alpha_initializer = initializers.get(alpha_initializer, "alpha_initializer")
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        axes = (shared_axes,) if isinstance(shared_axes, int) else shared_axes
+        if axes is not None and not all(isinstance(a, int) and a >= 1 for a in axes):
+            raise ValueError(
+                f"shared_axes: expected axes counted from 1 (the batch axis is 0); "
+                f"got {shared_axes!r}"
+            )
+        self.shared_axes = None if axes is None else tuple(axes)
+
+    def params(self, input_shape: tuple) -> list[Param]:
+        shape = list(input_shape)
+        for axis in self.shared_axes or ():
+            if axis > len(shape):
+                raise ValueError(
+                    f"shared_axes: expected axes of inputs of per-example shape "
+                    f"{tuple(input_shape)}; got {self.shared_axes}"
+                )
+            shape[axis - 1] = 1
+        return [Param("alpha", tuple(shape), self.alpha_initializer, "alpha")]
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        negative = xp.minimum(X, 0.0)  # -relu(-X)
+        return xp.maximum(X, 0.0) + weights[0] * negative, (X, negative)
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        X, negative = cache
+        axes = (0, *(self.shared_axes or ()))
+        dalpha = xp.sum(dY * negative, axis=axes, keepdims=True)[0, ...]
+        if not ctx.need_dX:
+            return None, (dalpha,)
+        below = xp.astype(X < 0, dY.dtype)
+        return dY * (xp.astype(X > 0, dY.dtype) + weights[0] * below), (dalpha,)
+
+    @property
+    def penalized(self) -> bool:
+        return self.alpha_regularizer is not None
+
+    def penalty(self, xp, weights):
+        value, grad = self.alpha_regularizer.penalty(xp, weights[0])
+        return value, (grad,)
+
+    def get_config(self) -> dict:
+        return {
+            "class": "PReLU",
+            "alpha_initializer": initializers.name_of(self.alpha_initializer),
+            "alpha_regularizer": (
+                None if self.alpha_regularizer is None else self.alpha_regularizer.get_config()
+            ),
+            "shared_axes": None if self.shared_axes is None else list(self.shared_axes),
+        }
