@@ -33,6 +33,8 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/activation.py",
     "layers/input.py",
     "layers/resampling.py",
+    "layers/rnn_masks.py",
+    "layers/conv_transpose.py",
     "network/functional.py",
     "train/batches.py",
 ]

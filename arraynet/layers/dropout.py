@@ -74,3 +74,12 @@ class Dropout(Layer):
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate})"
+
+
+def gate_masks(rng, rows: int, gates: int, features: int, units: int, dropout: float,
+               recurrent_dropout: float) -> np.ndarray:  # fmt: skip
+    """A recurrent layer's masks with recurrent dropout, ``(rows, gates, features + units)``:
+    per row and gate, the input's mask, then the previous state's (0 or 1/(1 - rate))."""
+    inputs = rng.random((rows, gates, features)) >= dropout
+    states = rng.random((rows, gates, units)) >= recurrent_dropout
+    return np.concatenate([inputs / (1.0 - dropout), states / (1.0 - recurrent_dropout)], axis=2)

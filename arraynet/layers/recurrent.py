@@ -26,20 +26,21 @@ from .. import activations, initializers
 from ..validation import check_flag
 from .base import Param
 from .rnn import RNN, flat, from_output, plain
+from .rnn_masks import masked_delta, masked_grad, masked_product, part
 
 
 class SimpleRNN(RNN):
     """A fully connected recurrent layer: ``h = act(x W + b + h_prev U)``."""
 
     def step(self, xp, weights, consts, carry, xw):
-        Z = xw + xp.matmul(carry[0], weights[1])
+        Z = xw + masked_product(xp, carry[0], weights[1], consts[-1])
         h = self.cell.forward(xp, Z)
         return (h,), ((h,) if from_output(self.cell) else (h, Z))
 
     def step_back(self, xp, weights, consts, dcarry, saved, prev):
         Z = saved[1] if len(saved) > 1 else None
         dZ = self.cell.backward(xp, Z, saved[0], dcarry[0])
-        return (xp.matmul(dZ, weights[1].mT),), (dZ,)
+        return (masked_delta(xp, dZ, weights[1], consts[-1]),), (dZ,)
 
 
 def fast_sigmoid(xp, Z):
@@ -99,7 +100,7 @@ class LSTM(_Gated):
 
     def step(self, xp, weights, consts, carry, xw):
         h_prev, c_prev = carry
-        U, z = self.units, xw + xp.matmul(h_prev, weights[1])
+        U, z = self.units, xw + masked_product(xp, h_prev, weights[1], consts[-1])
         if self.fused:  # a = tanh(z * scale): 2 sigmoid(z) - 1 on i, f, o; tanh(z) on c
             a = xp.tanh(z * consts[0])
             s = 0.5 * a + 0.5
@@ -125,7 +126,7 @@ class LSTM(_Gated):
             dc = dc + dh * o * (1.0 - a_c * a_c)
             dA = xp.concat([dc * g, dc * prev[1], dc * i, dh * a_c], axis=-1)
             dZ = dA * (1.0 - a * a) * consts[1]
-            return (xp.matmul(dZ, weights[1].mT), dc * f), (dZ,)
+            return (masked_delta(xp, dZ, weights[1], consts[-1]), dc * f), (dZ,)
         _, c, i, f, g, o, a_c, *kept = saved
         z = kept[0] if kept else None  # the pre-activation, where an activation needs it
 
@@ -143,7 +144,7 @@ class LSTM(_Gated):
             ],
             axis=-1,
         )
-        return (xp.matmul(dZ, weights[1].mT), dc * f), (dZ,)
+        return (masked_delta(xp, dZ, weights[1], consts[-1]), dc * f), (dZ,)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
@@ -170,19 +171,19 @@ class GRU(_Gated):
         return weights[2][0, :] if self.reset_after else weights[2]
 
     def step(self, xp, weights, consts, carry, xw):
-        (h_prev,), U, R = carry, self.units, weights[1]
+        (h_prev,), U, R, masks = carry, self.units, weights[1], consts[-1]
         if self.reset_after:
-            hU = xp.matmul(h_prev, R)
+            hU = masked_product(xp, h_prev, R, masks)
             if self.use_bias:
                 hU = hU + weights[2][1, :]
             pre_zr = xw[:, : 2 * U] + hU[:, : 2 * U]
             hh = hU[:, 2 * U :]
         else:
-            pre_zr = xw[:, : 2 * U] + xp.matmul(h_prev, R[:, : 2 * U])
+            pre_zr = xw[:, : 2 * U] + masked_product(xp, h_prev, R[:, : 2 * U], part(masks, 0, 2))
         z_r = self.gate_forward(xp, pre_zr)
         z, r = z_r[:, :U], z_r[:, U:]
         if not self.reset_after:
-            hh = xp.matmul(r * h_prev, R[:, 2 * U :])
+            hh = masked_product(xp, r * h_prev, R[:, 2 * U :], part(masks, 2, 3))
         pre_h = xw[:, 2 * U :] + (r * hh if self.reset_after else hh)
         candidate = self.cell.forward(xp, pre_h)
         h = z * h_prev + (1.0 - z) * candidate
@@ -190,7 +191,7 @@ class GRU(_Gated):
         return (h,), (*saved, *((pre_zr, pre_h) if self.keep_z else ()))
 
     def step_back(self, xp, weights, consts, dcarry, saved, prev):
-        (dh,), (h_prev,), U, R = dcarry, prev, self.units, weights[1]
+        (dh,), (h_prev,), U, R, masks = dcarry, prev, self.units, weights[1], consts[-1]
         z_r, candidate = saved[1:3]
         z, r = z_r[:, :U], z_r[:, U:]
         pre_zr, pre_h = saved[-2:] if self.keep_z else (None, None)
@@ -200,10 +201,10 @@ class GRU(_Gated):
             dz_r = self._gate_back(xp, pre_zr, z_r, dz, dcandidate * saved[3])
             dZx = xp.concat([dz_r, dcandidate], axis=-1)
             dZh = xp.concat([dz_r, dcandidate * r], axis=-1)
-            return (dh * z + xp.matmul(dZh, R.mT),), (dZx, dZh)
-        drh = xp.matmul(dcandidate, R[:, 2 * U :].mT)
+            return (dh * z + masked_delta(xp, dZh, R, masks),), (dZx, dZh)
+        drh = masked_delta(xp, dcandidate, R[:, 2 * U :], part(masks, 2, 3))
         dz_r = self._gate_back(xp, pre_zr, z_r, dz, drh * h_prev)
-        dh_prev = dh * z + drh * r + xp.matmul(dz_r, R[:, : 2 * U].mT)
+        dh_prev = dh * z + drh * r + masked_delta(xp, dz_r, R[:, : 2 * U], part(masks, 0, 2))
         return (dh_prev,), (xp.concat([dz_r, dcandidate], axis=-1),)
 
     def _gate_back(self, xp, pre_zr, z_r, dz, dr):
@@ -220,22 +221,27 @@ class GRU(_Gated):
             axis=-1,
         )
 
-    def weight_grads(self, xp, weights, X_flat, prev, saved, dZ):
+    def weight_grads(self, xp, weights, X_tm, prev, saved, dZ, masks):
+        (gates, states), H_prev = masks, prev[0]
         if self.reset_after:
-            dZx, dZh = flat(xp, dZ[0]), flat(xp, dZ[1])
-            grads = (xp.matmul(X_flat.mT, dZx), xp.matmul(flat(xp, prev[0]).mT, dZh))
+            dZx, dZh = dZ
+            grads = (masked_grad(xp, X_tm, dZx, gates), masked_grad(xp, H_prev, dZh, states))
             if self.use_bias:
-                grads = (*grads, xp.stack([xp.sum(dZx, axis=0), xp.sum(dZh, axis=0)], axis=0))
+                sums = [xp.sum(flat(xp, d), axis=0) for d in (dZx, dZh)]
+                grads = (*grads, xp.stack(sums, axis=0))
             return dZx, grads
-        U, dZ = self.units, flat(xp, dZ[0])
-        H_prev, R = flat(xp, prev[0]), flat(xp, saved[1][..., U:])
+        U, dZ = self.units, dZ[0]
+        R = saved[1][..., U:]
         dR = xp.concat(
-            [xp.matmul(H_prev.mT, dZ[:, : 2 * U]), xp.matmul((R * H_prev).mT, dZ[:, 2 * U :])],
+            [
+                masked_grad(xp, H_prev, dZ[..., : 2 * U], part(states, 0, 2)),
+                masked_grad(xp, R * H_prev, dZ[..., 2 * U :], part(states, 2, 3)),
+            ],
             axis=-1,
         )
-        grads = (xp.matmul(X_flat.mT, dZ), dR)
+        grads = (masked_grad(xp, X_tm, dZ, gates), dR)
         if self.use_bias:
-            grads = (*grads, xp.sum(dZ, axis=0))
+            grads = (*grads, xp.sum(flat(xp, dZ), axis=0))
         return dZ, grads
 
     def get_config(self) -> dict:

@@ -13,6 +13,11 @@ does the rest, the same for every cell:
   (``dkernel = X^T dZ``, ``drecurrent = H_prev^T dZ``, over rows * time) and
   ``dX = dZ @ kernel^T``.
 
+Dropout as Keras 3 (masks from ``noise``, the same at every step): ``dropout`` alone
+multiplies the input by one mask per row and feature; with ``recurrent_dropout`` each
+gate's block of the kernel and of the recurrent kernel reads its own mask
+(``rnn_masks.py``), the state masks reaching the cells as the last entry of ``consts``.
+
 Keras semantics: ``return_sequences`` (all the steps' outputs, else the last), ``go_backwards``
 (the sequence read last step first; the output sequence stays in that reversed order),
 ``return_state`` (the output, then the final state(s): a list, as Keras; in a functional
@@ -34,7 +39,9 @@ from .. import activations, initializers
 from ..backend import scan
 from ..validation import check_count, check_flag, check_fraction
 from .base import TRAINING, Context, Layer, Param
+from .dropout import gate_masks
 from .outputs import output_parts
+from .rnn_masks import masked_delta, masked_grad, masked_product
 
 FROM_OUTPUT = ("identity", "relu", "sigmoid", "tanh", "softmax")  # derivatives from A alone
 
@@ -85,22 +92,34 @@ class RNN(Layer):
         self.return_state = check_flag(return_state, "return_state")
         self.go_backwards = check_flag(go_backwards, "go_backwards")
         self.dropout = check_fraction(dropout, "dropout")
-        if recurrent_dropout != 0:
-            raise ValueError(
-                "recurrent_dropout: expected 0 (dropout of the recurrent state is not "
-                f"supported; dropout= drops inputs); got {recurrent_dropout!r}"
-            )
+        self.recurrent_dropout = check_fraction(recurrent_dropout, "recurrent_dropout")
         self.seed = seed  # Keras's; the masks come from the fit's seeded generator
 
     @property
     def draws_noise(self) -> bool:
-        return self.dropout > 0
+        return self.dropout > 0 or self.recurrent_dropout > 0
 
     def noise(self, rng, rows: int, input_shape: tuple):
-        """Keras's input dropout mask, one per row and feature, the same at every step:
-        ``(rows, 1, features)``, 0 or 1/(1-dropout)."""
-        keep = rng.random((rows, 1, input_shape[-1])) >= self.dropout
-        return keep / (1.0 - self.dropout)
+        """Keras's dropout masks, the same at every step: with ``dropout`` alone one per row
+        and feature, ``(rows, 1, features)``; with ``recurrent_dropout`` one per row, gate
+        and feature of the input, then of the state: ``(rows, gates, features + units)``
+        (one gate for SimpleRNN). Entries 0 or 1/(1 - rate)."""
+        if not self.recurrent_dropout:
+            keep = rng.random((rows, 1, input_shape[-1])) >= self.dropout
+            return keep / (1.0 - self.dropout)
+        return gate_masks(rng, rows, self.gates, input_shape[-1], self.units, self.dropout,
+                          self.recurrent_dropout)  # fmt: skip
+
+    def masks(self, noise, features: int) -> tuple:
+        """``(inputs, gates, states)``: the input's one mask ``(rows, 1, features)``, or its
+        mask per gate ``(rows, gates, features)``, and the state's per gate (None where
+        there is none)."""
+        if noise is None:
+            return None, None, None
+        if not self.recurrent_dropout:
+            return noise, None, None
+        inputs, states = noise[:, :, :features], noise[:, :, features:]
+        return (inputs, None, states) if self.gates == 1 else (None, inputs, states)
 
     # -- shapes and weights -----------------------------------------------------------------
 
@@ -179,19 +198,23 @@ class RNN(Layer):
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         X, initial = (X[0], tuple(X[1:])) if isinstance(X, (list, tuple)) else (X, ())
-        if ctx.noise is not None:  # dropout: the same mask at every step
-            X = X * ctx.noise
+        inputs, gates, states = self.masks(ctx.noise, X.shape[-1])
+        if inputs is not None:  # one input mask: the same at every step
+            X = X * inputs
         if self.go_backwards:
             X = xp.flip(X, axis=1)
         rows, steps, features = X.shape
-        XW = xp.matmul(xp.reshape(X, (rows * steps, features)), weights[0])
+        if gates is None:
+            XW = xp.matmul(xp.reshape(X, (rows * steps, features)), weights[0])
+            XW = xp.permute_dims(xp.reshape(XW, (rows, steps, -1)), (1, 0, 2))  # time-major
+        else:  # a mask per gate (recurrent dropout)
+            XW = masked_product(xp, xp.permute_dims(X, (1, 0, 2)), weights[0], gates)
         bias = self.input_bias(xp, weights)
         if bias is not None:
             XW = XW + bias
-        XW = xp.permute_dims(xp.reshape(XW, (rows, steps, -1)), (1, 0, 2))  # time-major
         zero = xp.zeros_like(XW[0, :, : self.units])
         start = initial or (zero,) * self.state_count
-        consts = self.constants(xp, weights)
+        consts = (*self.constants(xp, weights), states)
         final, saved = scan(xp, lambda c, xw: self.step(xp, weights, consts, c, xw), start, XW)
         H = saved[0]  # (time, rows, units)
         Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else final[0]
@@ -201,7 +224,8 @@ class RNN(Layer):
     # -- backward ---------------------------------------------------------------------------
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
-        X, start, saved, has_initial, mask = cache
+        X, start, saved, has_initial, noise = cache
+        inputs, gates, states = self.masks(noise, X.shape[-1])
         rows, steps, features = X.shape
         dY, dfinal = (dY[0], tuple(dY[1:])) if self.return_state else (dY, ())
         dcarry = []
@@ -218,7 +242,7 @@ class RNN(Layer):
             for s0, S in zip(start, saved[: self.state_count])
         )
 
-        consts = self.constants(xp, weights)
+        consts = (*self.constants(xp, weights), states)
 
         def back(dcarry, step):
             dH_t, saved_t, prev_t = step
@@ -227,26 +251,29 @@ class RNN(Layer):
             return self.step_back(xp, weights, consts, dcarry, saved_t, prev_t)
 
         dstart, dZ = scan(xp, back, tuple(dcarry), (dH, saved, prev), reverse=True)
-        X_flat = xp.reshape(xp.permute_dims(X, (1, 0, 2)), (steps * rows, features))
-        dZx, grads = self.weight_grads(xp, weights, X_flat, prev, saved, dZ)
+        X_tm = xp.permute_dims(X, (1, 0, 2))  # (time, rows, features)
+        dZx, grads = self.weight_grads(xp, weights, X_tm, prev, saved, dZ, (gates, states))
         if not ctx.need_dX:
             return None, grads
-        dX = xp.permute_dims(
-            xp.reshape(xp.matmul(dZx, weights[0].mT), (steps, rows, -1)), (1, 0, 2)
-        )
+        if gates is None:  # one product over every step
+            dX = xp.reshape(xp.matmul(flat(xp, dZx), weights[0].mT), (steps, rows, -1))
+        else:
+            dX = masked_delta(xp, dZx, weights[0], gates)
+        dX = xp.permute_dims(dX, (1, 0, 2))
         if self.go_backwards:
             dX = xp.flip(dX, axis=1)
-        if mask is not None:
-            dX = dX * mask
+        if inputs is not None:
+            dX = dX * inputs
         return ([dX, *dstart] if has_initial else dX), grads
 
-    def weight_grads(self, xp, weights, X_flat, prev, saved, dZ):
-        """``(dZx, grads)``: the delta at the input side (flat: (time * rows, gates * units))
-        and the gradients of ``[kernel, recurrent_kernel, bias]``."""
-        dZ = flat(xp, dZ[0])
-        grads = (xp.matmul(X_flat.mT, dZ), xp.matmul(flat(xp, prev[0]).mT, dZ))
+    def weight_grads(self, xp, weights, X_tm, prev, saved, dZ, masks):
+        """``(dZx, grads)``: the delta at the input side ``(time, rows, gates * units)`` and
+        the gradients of ``[kernel, recurrent_kernel, bias]``; ``masks``: the input's and
+        the state's per gate (None without recurrent dropout)."""
+        dZ, (gates, states) = dZ[0], masks
+        grads = (masked_grad(xp, X_tm, dZ, gates), masked_grad(xp, prev[0], dZ, states))
         if self.use_bias:
-            grads = (*grads, xp.sum(dZ, axis=0))
+            grads = (*grads, xp.sum(flat(xp, dZ), axis=0))
         return dZ, grads
 
     # -- config -----------------------------------------------------------------------------
@@ -264,6 +291,7 @@ class RNN(Layer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
         }
 
     def __repr__(self) -> str:

@@ -154,9 +154,10 @@ class Bidirectional(Layer):
         return self.forward_layer.draws_noise
 
     def noise(self, rng, rows: int, input_shape: tuple):
-        """Each direction's mask, ``(rows, 2, ...)``: the forward's, then the backward's."""
+        """Each direction's masks side by side on axis 1: the forward's, then the backward's
+        (``(rows, 2 * k, ...)`` for a layer's ``(rows, k, ...)``)."""
         drawn = self.forward_layer.noise(rng, 2 * rows, input_shape)
-        return drawn.reshape(rows, 2, *drawn.shape[2:])
+        return drawn.reshape(rows, 2 * drawn.shape[1], *drawn.shape[2:])
 
     def output_shape(self, input_shape: tuple) -> tuple:
         f = tuple(self.forward_layer.output_shape(input_shape))
@@ -179,7 +180,11 @@ class Bidirectional(Layer):
         wf, wb = self._halves(weights)
         ctx_f = ctx_b = ctx
         if ctx.noise is not None:
-            ctx_f, ctx_b = (ctx._replace(noise=ctx.noise[:, k : k + 1, ...]) for k in (0, 1))
+            k = ctx.noise.shape[1] // 2
+            ctx_f, ctx_b = (
+                ctx._replace(noise=ctx.noise[:, :k, ...]),
+                ctx._replace(noise=ctx.noise[:, k:, ...]),
+            )
         Yf, cf = self.forward_layer.forward(xp, wf, X, ctx_f)
         Yb, cb = self.backward_layer.forward(xp, wb, X, ctx_b)
         if self.return_sequences:
