@@ -106,3 +106,12 @@ def test_functional_models_take_keras_order_and_loss_weights():
     history = m.fit(RNG.standard_normal((8, 4)), [RNG.standard_normal((8, 1)),
                     RNG.standard_normal((8, 2))], epochs=1, verbose=0)  # fmt: skip
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_a_plain_function_as_the_loss_gets_the_losses_own_error_in_either_order():
+    def my_loss(y_true, y_pred):
+        return ((y_true - y_pred) ** 2).mean()
+
+    for args in ((my_loss, "adam"), ("adam", my_loss)):
+        with pytest.raises(TypeError, match="loss: got the function 'my_loss'"):
+            model().compile(*args)

@@ -179,3 +179,16 @@ def test_training_calls_draw_dropout_for_the_data_shape(backend):
             an.backend.to_numpy(model(X, training=True)),
             an.backend.to_numpy(twin(X, training=True)),
         )
+
+
+def test_build_takes_kerass_batch_shape_or_a_per_example_one():
+    for given, expected in [((None, 7), (None, 7)), ((7,), (None, 7)),
+                            ((None, None, 3), (None, None, 3))]:  # fmt: skip
+        model = an.Sequential([layers.Dense(2)] if len(expected) == 2 else [layers.GRU(2)])
+        model.build(given)
+        assert model.input_shape == expected
+    inputs = an.Input((4,))
+    functional = an.Model(inputs, layers.Dense(1)(inputs))
+    functional.build((None, 4))
+    with pytest.raises(ValueError, match="expected the model inputs' shape"):
+        functional.build((None, 5))

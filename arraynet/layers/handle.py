@@ -167,6 +167,28 @@ class KerasLayer:
             )
         return held[0].layer_weight(held[1], name)
 
+    @property
+    def input(self):
+        """Keras's ``layer.input``: the symbolic input(s) of the layer's first call."""
+        tensors = self._first_call()[0]
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def output(self):
+        """Keras's ``layer.output``: the symbolic output of the layer's first call."""
+        return self._first_call()[1]
+
+    def _first_call(self) -> tuple:
+        from .input import FIRST_CALLS  # the Input module comes after this one
+
+        if self not in FIRST_CALLS:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called and thus has no defined input "
+                "or output (call it on an an.Input tensor, or use it in a model built "
+                "from an Input)"
+            )
+        return FIRST_CALLS[self]
+
     def count_params(self) -> int:
         """The number of weights of this layer (params and state)."""
         held = self.holder()

@@ -137,6 +137,7 @@ def symbolic_inputs(inputs, who: str) -> list | None:
 
 # each called layer's first input shape (a layer called again: shared weights)
 FIRST_CALL_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+FIRST_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # (inputs, output)
 
 
 def symbolic_call(layer, tensors: list) -> SymbolicTensor:
@@ -162,7 +163,9 @@ def symbolic_call(layer, tensors: list) -> SymbolicTensor:
             f"{_weight_shapes(layer, first)} were made for its first call); got input shape "
             f"{(None, *shapes[0])}, which needs weights {_weight_shapes(layer, shapes[0])}"
         )
-    return SymbolicTensor(None, (layer, tuple(tensors)), out, tensors[0].dtype)
+    output = SymbolicTensor(None, (layer, tuple(tensors)), out, tensors[0].dtype)
+    FIRST_CALLS.setdefault(layer, (tuple(tensors), output))
+    return output
 
 
 def _weight_shapes(layer, shape: tuple) -> list:

@@ -63,8 +63,8 @@ def is_loss(value) -> bool:
 def loss_and_optimizer(optimizer, loss) -> tuple:
     """``(loss, optimizer)`` from compile's first two arguments (``DEFAULT``: not given),
     in Keras's order or, positionally, arraynet's (see the module docstring)."""
-    if is_optimizer(loss) and is_loss(optimizer):
-        optimizer, loss = loss, optimizer  # compile(loss, optimizer)
+    if is_optimizer(loss) and optimizer is not DEFAULT and not is_optimizer(optimizer):
+        optimizer, loss = loss, optimizer  # compile(loss, optimizer): a loss's own error
     elif loss is DEFAULT and is_loss(optimizer):
         optimizer, loss = DEFAULT, optimizer  # compile(loss): the loss alone
     loss = "squared_error" if loss is DEFAULT else loss

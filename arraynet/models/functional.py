@@ -34,6 +34,7 @@ from . import config as model_config
 from .compile_options import DEFAULT, loss_and_optimizer
 from .model import Model
 from .multi_io import MultiIntake, MultiLoss, by_output, compiled_parts, metric_lists
+from .symbolic_io import SymbolicIO
 
 
 def flatten_tensors(structure, argument: str) -> tuple[list, object]:
@@ -215,7 +216,7 @@ def _held_weights(graph: Graph) -> dict:
     return found
 
 
-class Functional(Model):
+class Functional(SymbolicIO, Model):
     """A model over the graph from ``inputs`` to ``outputs`` (see the module docstring);
     ``an.Model(inputs, outputs, name=...)`` makes one. Built at once: its input shapes are
     the inputs'; ``seed`` fixes the initial weights (as for ``Sequential``)."""
@@ -259,7 +260,8 @@ class Functional(Model):
         """Draw the initial weights for the inputs' shapes (fixed by the model's inputs);
         layers another built model holds start from its weights."""
         shape = self.declared_shape
-        if input_shape is not None and _as_shape(input_shape) != _as_shape(shape):
+        known = _as_shape(shape)  # also in Keras's form, the batch axis first
+        if input_shape is not None and _as_shape(input_shape) not in (known, (None, *known)):
             raise ValueError(
                 f"{argument}: expected the model inputs' shape {shape}; got {input_shape!r}"
             )

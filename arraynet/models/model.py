@@ -89,7 +89,7 @@ class Model(ModelFilesMixin, KerasModelMixin, CompiledMixin):
         self.history = None
         self.bind_layers()
         if input_shape is not None:
-            self.build(input_shape)
+            self.build_per_example(input_shape)
 
     @property
     def input_dim(self) -> int | None:
@@ -101,7 +101,14 @@ class Model(ModelFilesMixin, KerasModelMixin, CompiledMixin):
 
     def build(self, input_shape, argument: str = "input_shape") -> None:
         """Draw the initial weights (on the host) for inputs of ``input_shape`` per example
-        (an int: that many features)."""
+        (an int: that many features), or Keras's shape with the batch axis first (a shape
+        starting with None: ``build((None, 784))``)."""
+        if isinstance(input_shape, (tuple, list)) and input_shape and input_shape[0] is None:
+            input_shape = tuple(input_shape[1:])  # Keras's batch axis
+        self.build_per_example(input_shape, argument)
+
+    def build_per_example(self, input_shape, argument: str = "input_shape") -> None:
+        """``build`` for a per-example shape (None there: an axis of any size)."""
         shape = check_shape(input_shape, argument)
         specs = self.graph.build(shape)  # a shape a layer cannot take raises here
         self.example_shape = shape
@@ -110,7 +117,7 @@ class Model(ModelFilesMixin, KerasModelMixin, CompiledMixin):
     def build_for(self, input_shape: tuple) -> None:
         """Build for ``input_shape`` if the model has no weights yet."""
         if self.example_shape is None:
-            self.build(input_shape)
+            self.build_per_example(input_shape)
 
     def weight_shapes(self, input_shape=None) -> list[tuple]:
         return self.graph.weight_shapes(input_shape or self.example_shape)

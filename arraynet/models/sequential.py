@@ -10,9 +10,10 @@ from ..network import Graph, Network
 from ..network.functional import input_shape_of
 from . import config as model_config
 from .model import Model
+from .symbolic_io import SequentialIO
 
 
-class Sequential(Model):
+class Sequential(SequentialIO, Model):
     """A stack of layers, each feeding the next: ``Sequential([Dense(4), Dense(1)])``.
 
     The input shape per example comes from ``an.Input(shape=...)`` as the first element
@@ -56,7 +57,7 @@ class Sequential(Model):
         """Fix the input shape per example; build the weights if there are layers."""
         self.declared_shape = check_shape(shape, argument)
         if self.layers:
-            self.build(self.declared_shape, argument)
+            self.build_per_example(self.declared_shape, argument)
 
     # -- adding and removing layers ---------------------------------------------------------
 

@@ -27,7 +27,7 @@ def summary(model, print_fn=print) -> None:
     else:
         rows = _rows(graph, shape)
     table = _table(rows)
-    if getattr(model, "inputs", None) is not None and shape is not None:
+    if getattr(model, "input_names", None) is not None and shape is not None:  # functional
         table = _table(_functional_rows(model, shape), FUNCTIONAL_HEADER, FUNCTIONAL_WIDTHS)
     print_fn(f'Model: "{model.name}"')
     for line in table:

@@ -250,7 +250,7 @@ def reseed(model: Model, seed: int) -> None:
     drawn from it (an unbuilt model draws them from it at its first fit)."""
     model.rng = np.random.default_rng(seed)
     if model.built:
-        model.build(model.example_shape)
+        model.build_per_example(model.example_shape)
 
 
 def output_width(model: Model, X) -> int:
