@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import activations, initializers, regularizers
 from ..ops.sums import sum_rows
-from ..ops.windows import axis_windows, conv_input_delta, conv_windows
+from ..ops.windows import axis_windows, conv_input_delta, conv_windows, pad_axis
 from ..validation import check_choice, check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 
@@ -51,6 +51,12 @@ class Conv2D(Layer):
     independent_rows = True
 
     rank = 2
+    paddings = PADDINGS
+
+    @property
+    def window_padding(self) -> str:
+        """The padding of the windows themselves (Conv1D's "causal" pads its input)."""
+        return self.padding
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  dilation_rate=1, activation=None, use_bias: bool = True,
@@ -61,7 +67,7 @@ class Conv2D(Layer):
         self.filters = check_count(filters, "filters", minimum=1)
         self.kernel_size = self._tuple(kernel_size, "kernel_size")
         self.strides = self._tuple(strides, "strides")
-        self.padding = check_choice(padding, "padding", PADDINGS)
+        self.padding = check_choice(padding, "padding", self.paddings)
         self.dilation_rate = self._tuple(dilation_rate, "dilation_rate")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(
@@ -89,7 +95,7 @@ class Conv2D(Layer):
             )
         try:
             return tuple(
-                None if n is None else axis_windows(n, k, s, d, self.padding)
+                None if n is None else axis_windows(n, k, s, d, self.window_padding)
                 for n, k, s, d in zip(
                     input_shape[:2], self.kernel_size, self.strides, self.dilation_rate
                 )
@@ -241,9 +247,20 @@ class Conv2D(Layer):
 class Conv1D(Conv2D):
     """1-D convolution over ``(rows, steps, channels)``: kernel ``(k, channels, filters)``;
     computed as a 2-D convolution of height ``steps`` and width 1 (``steps`` may be None:
-    any length)."""
+    any length). ``padding="causal"`` (Keras's): ``dilation * (k - 1)`` zeros before the
+    steps, then "valid", so no output sees a later step."""
 
     rank = 1
+    paddings = (*PADDINGS, "causal")
+
+    @property
+    def window_padding(self) -> str:
+        return "valid" if self.padding == "causal" else self.padding
+
+    @property
+    def causal_steps(self) -> int:
+        """The zeros a causal convolution puts before the steps."""
+        return self.dilation_rate[0] * (self.kernel_size[0] - 1) if self.padding == "causal" else 0
 
     def _tuple(self, value, argument):
         if isinstance(value, (tuple, list)) and len(value) == 1:
@@ -256,7 +273,8 @@ class Conv1D(Conv2D):
                 f"Conv1D: expected inputs of shape (rows, steps, channels); "
                 f"got per-example shape {tuple(shape)}"
             )
-        return (shape[0], 1, shape[1])
+        steps = None if shape[0] is None else shape[0] + self.causal_steps
+        return (steps, 1, shape[1])
 
     def _from_2d(self, shape):
         return (shape[0], shape[2])
@@ -265,6 +283,7 @@ class Conv1D(Conv2D):
         return (self.kernel_size[0], channels, self.filters)
 
     def _input_2d(self, xp, X):
+        X = pad_axis(xp, X, 1, self.causal_steps, 0)
         return xp.reshape(X, (X.shape[0], X.shape[1], 1, X.shape[2]))
 
     def _kernel_2d(self, xp, K):
@@ -274,7 +293,8 @@ class Conv1D(Conv2D):
         return xp.reshape(Z, (Z.shape[0], Z.shape[1], Z.shape[3]))
 
     def _input_back(self, xp, dX):
-        return xp.reshape(dX, (dX.shape[0], dX.shape[1], dX.shape[3]))
+        dX = xp.reshape(dX, (dX.shape[0], dX.shape[1], dX.shape[3]))
+        return dX[:, self.causal_steps :, :]
 
     def _saved(self, value):
         return [value[0]]
