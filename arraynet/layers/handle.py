@@ -18,6 +18,8 @@ import inspect
 import warnings
 import weakref
 
+import numpy as np
+
 from ..backend.session import auto_name
 
 KERAS_ARGUMENTS = ("name", "input_shape", "input_dim", "trainable")
@@ -35,6 +37,28 @@ INPUT_SHAPE_WARNING = (
     "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
     "models, prefer using an `Input(shape)` object as the first layer in the model instead."
 )
+
+
+class WeightCopy(np.ndarray):
+    """A host copy of one weight (``layer.kernel``): a NumPy array with Keras's
+    ``numpy()`` and ``assign(value)``, which writes ``value`` into the model (arraynet's
+    weights are values held by the model, not variables: changing this copy changes
+    nothing else)."""
+
+    def __array_finalize__(self, obj):
+        self.where = getattr(obj, "where", None)  # (model, layer index, position)
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self)
+
+    def assign(self, value) -> None:
+        if self.where is None:
+            raise ValueError("assign: this array is not a weight of a model")
+        model, index, position = self.where
+        weights = model.layer_weights(index)
+        weights[position] = value
+        model.set_layer_weights(index, weights)
+        self[...] = model.layer_weights(index)[position]
 
 
 class _WeightByName:

@@ -20,6 +20,7 @@ from .. import initializers
 from ..backend import to_numpy
 from ..validation import check_flag
 from .base import TRAINING, Context, Layer, Param
+from .handle import WeightCopy
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 
@@ -118,8 +119,6 @@ class Normalization(Layer):
         return self._statistic(1)
 
     def _statistic(self, k: int):
-        from ..models.keras_api import WeightCopy  # the models package imports the layers
-
         held = self.holder()
         shape = self.seen_shape
         if held is not None and held[0].built:

@@ -14,6 +14,7 @@ import numpy as np
 from .. import io
 from ..backend import current_backend
 from ..backend.session import on_clear_session
+from ..layers.handle import WeightCopy
 from ..layers.input import ModelCall, symbolic_call, symbolic_inputs
 from ..validation import any_size
 from . import config as model_config
@@ -30,28 +31,6 @@ def _clear_compiled() -> None:
 
 
 on_clear_session(_clear_compiled)
-
-
-class WeightCopy(np.ndarray):
-    """A host copy of one weight (``layer.kernel``): a NumPy array with Keras's
-    ``numpy()`` and ``assign(value)``, which writes ``value`` into the model (arraynet's
-    weights are values held by the model, not variables: changing this copy changes
-    nothing else)."""
-
-    def __array_finalize__(self, obj):
-        self.where = getattr(obj, "where", None)  # (model, layer index, position)
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self)
-
-    def assign(self, value) -> None:
-        if self.where is None:
-            raise ValueError("assign: this array is not a weight of a model")
-        model, index, position = self.where
-        weights = model.layer_weights(index)
-        weights[position] = value
-        model.set_layer_weights(index, weights)
-        self[...] = model.layer_weights(index)[position]
 
 
 class ModelFilesMixin:
