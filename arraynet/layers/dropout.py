@@ -54,9 +54,8 @@ class Dropout(Layer):
         return tuple(input_shape)
 
     def noise(self, rng, rows: int, input_shape: tuple) -> np.ndarray:
-        """A host mask for ``rows`` examples: 0 or 1/(1-rate), kept with probability 1-rate."""
-        keep = rng.random((rows, *self.mask_shape(input_shape))) >= self.rate
-        return keep / (1.0 - self.rate)
+        """A host mask for ``rows`` examples (see :func:`dropout_mask`)."""
+        return dropout_mask(rng, (rows, *self.mask_shape(input_shape)), self.rate)
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         if ctx.noise is None:
@@ -76,10 +75,15 @@ class Dropout(Layer):
         return f"Dropout({self.rate})"
 
 
+def dropout_mask(rng, shape: tuple, rate: float) -> np.ndarray:
+    """A host mask of ``shape``: 0, or 1/(1 - rate) with probability 1 - rate."""
+    return (rng.random(shape) >= rate) / (1.0 - rate)
+
+
 def gate_masks(rng, rows: int, gates: int, features: int, units: int, dropout: float,
                recurrent_dropout: float) -> np.ndarray:  # fmt: skip
     """A recurrent layer's masks with recurrent dropout, ``(rows, gates, features + units)``:
-    per row and gate, the input's mask, then the previous state's (0 or 1/(1 - rate))."""
-    inputs = rng.random((rows, gates, features)) >= dropout
-    states = rng.random((rows, gates, units)) >= recurrent_dropout
-    return np.concatenate([inputs / (1.0 - dropout), states / (1.0 - recurrent_dropout)], axis=2)
+    per row and gate, the input's mask, then the previous state's."""
+    inputs = dropout_mask(rng, (rows, gates, features), dropout)
+    states = dropout_mask(rng, (rows, gates, units), recurrent_dropout)
+    return np.concatenate([inputs, states], axis=2)

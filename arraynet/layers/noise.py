@@ -71,21 +71,14 @@ class SpatialDropout1D(Dropout):
     def __init__(self, rate: float, seed=None):
         super().__init__(rate, seed=seed)
 
-    def noise(self, rng, rows: int, input_shape: tuple) -> np.ndarray:
+    def mask_shape(self, input_shape: tuple) -> tuple:
+        """One mask entry per channel (Dropout's ``noise`` and ``output_shape`` ask this)."""
         if len(input_shape) != self.rank:
             raise ValueError(
                 f"{type(self).__name__}: expected inputs of rank {self.rank + 1} (rows, ..., "
                 f"channels); got per-example shape {tuple(input_shape)}"
             )
-        return super().noise(rng, rows, (*[1] * (self.rank - 1), input_shape[-1]))
-
-    def output_shape(self, input_shape: tuple) -> tuple:
-        if len(input_shape) != self.rank:
-            raise ValueError(
-                f"{type(self).__name__}: expected inputs of rank {self.rank + 1} (rows, ..., "
-                f"channels); got per-example shape {tuple(input_shape)}"
-            )
-        return tuple(input_shape)
+        return (*[1] * (self.rank - 1), input_shape[-1])
 
     def get_config(self) -> dict:
         return {"class": type(self).__name__, "rate": self.rate, "seed": self.seed}

@@ -39,7 +39,7 @@ from .. import activations, initializers
 from ..backend import scan
 from ..validation import check_count, check_flag, check_fraction
 from .base import TRAINING, Context, Layer, Param
-from .dropout import gate_masks
+from .dropout import dropout_mask, gate_masks
 from .outputs import output_parts
 from .rnn_masks import masked_delta, masked_grad, masked_product
 
@@ -105,8 +105,7 @@ class RNN(Layer):
         and feature of the input, then of the state: ``(rows, gates, features + units)``
         (one gate for SimpleRNN). Entries 0 or 1/(1 - rate)."""
         if not self.recurrent_dropout:
-            keep = rng.random((rows, 1, input_shape[-1])) >= self.dropout
-            return keep / (1.0 - self.dropout)
+            return dropout_mask(rng, (rows, 1, input_shape[-1]), self.dropout)
         return gate_masks(rng, rows, self.gates, input_shape[-1], self.units, self.dropout,
                           self.recurrent_dropout)  # fmt: skip
 
