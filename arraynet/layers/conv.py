@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import activations, initializers, regularizers
 from ..ops.sums import sum_rows
-from ..ops.windows import axis_windows, conv_input_delta, conv_windows, pad_axis
+from ..ops.windows import axis_windows, conv_input_delta, conv_windows, out_size, pad_axis
 from ..validation import check_choice, check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 
@@ -24,11 +24,6 @@ def pair(value, argument: str) -> tuple[int, int]:
     if not isinstance(values, (tuple, list)) or len(values) != 2:
         raise ValueError(f"{argument}: expected an int or a pair of ints; got {value!r}")
     return tuple(check_count(v, argument, minimum=1) for v in values)
-
-
-def out_size(windows):
-    """The output size along an axis: its windows' count, None for an axis of any size."""
-    return None if windows is None else windows.out
 
 
 def check_unsupported(data_format, groups) -> None:
@@ -95,7 +90,7 @@ class Conv2D(Layer):
             )
         try:
             return tuple(
-                None if n is None else axis_windows(n, k, s, d, self.window_padding)
+                axis_windows(n, k, s, d, self.window_padding)
                 for n, k, s, d in zip(
                     input_shape[:2], self.kernel_size, self.strides, self.dilation_rate
                 )

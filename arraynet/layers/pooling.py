@@ -13,6 +13,7 @@ from array_api_compat import device
 
 from ..ops.windows import (
     axis_windows,
+    out_size,
     same_counts,
     spread,
     stack_taps,
@@ -21,7 +22,7 @@ from ..ops.windows import (
 )
 from ..validation import check_choice
 from .base import TRAINING, Context, Layer
-from .conv import PADDINGS, check_unsupported, out_size, pair
+from .conv import PADDINGS, check_unsupported, pair
 
 
 class _Pooling2D(Layer):
@@ -52,7 +53,7 @@ class _Pooling2D(Layer):
             )
         try:
             return tuple(
-                None if n is None else axis_windows(n, k, s, 1, self.padding)
+                axis_windows(n, k, s, 1, self.padding)
                 for n, k, s in zip(shape[:2], self.pool_size, self.strides)
             )
         except ValueError as err:

@@ -47,8 +47,11 @@ class AxisWindows(NamedTuple):
 
 
 @functools.lru_cache(maxsize=512)
-def axis_windows(length: int, size: int, stride: int, dilation: int, padding: str) -> AxisWindows:
-    """The windows of one axis (see the module docstring); ValueError if none fits."""
+def axis_windows(length, size: int, stride: int, dilation: int, padding: str) -> AxisWindows:
+    """The windows of one axis (see the module docstring); ValueError if none fits; None
+    for an axis of any size (``length`` None: a shape's unknown axis)."""
+    if length is None:
+        return None
     span = (size - 1) * dilation + 1
     if padding == "same":
         out = -(-length // stride)
@@ -65,6 +68,11 @@ def axis_windows(length: int, size: int, stride: int, dilation: int, padding: st
     taps = tuple(i * stride + j * dilation for i in range(out) for j in range(size))
     tiles = not before and not after and taps == tuple(range(len(taps)))
     return AxisWindows(length, out, size, stride, dilation, before, after, taps, tiles)
+
+
+def out_size(windows) -> int | None:
+    """The output size along an axis: its windows' count, None for an axis of any size."""
+    return None if windows is None else windows.out
 
 
 def _fused(xp, X, fused) -> bool:
