@@ -82,13 +82,19 @@ def _selection_pattern(entry: str) -> re.Pattern:
     return re.compile("(?:.*/)?" + re.escape(entry).replace(r"\*", ".*"))
 
 
+def collected_id(item) -> str:
+    """The test's id as collected: without the ``@group`` pytest-xdist appends under
+    ``--dist loadgroup``, so that a test is the same test in and out of a worker."""
+    return re.sub(r"@[\w-]+$", "", item.nodeid)
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark the tests of the GPU selection ``gpu`` (their ids, whatever the backends)."""
     from gpu_selection import GPU_TESTS
 
     patterns = [_selection_pattern(entry) for entry in GPU_TESTS]
     for item in items:
-        if any(p.fullmatch(item.nodeid) for p in patterns):
+        if any(p.fullmatch(collected_id(item)) for p in patterns):
             item.add_marker(pytest.mark.gpu)
 
 
@@ -114,7 +120,7 @@ def _own_draws(request):
     afresh, seeded by the test's id: its data do not depend on which tests ran before it
     in the process (pytest-xdist deals them out differently from run to run)."""
     if isinstance(getattr(request.module, "RNG", None), np.random.Generator):
-        request.module.RNG = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+        request.module.RNG = np.random.default_rng(zlib.crc32(collected_id(request.node).encode()))
     yield
 
 
