@@ -69,6 +69,15 @@ def check_numeric(a: np.ndarray, argument: str) -> np.ndarray:
     return a
 
 
+def check_real(value, argument: str) -> float:
+    """A finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument}: expected a number; got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{argument}: expected a finite number; got {value}")
+    return float(value)
+
+
 def check_non_negative(value, argument: str) -> float:
     """A finite real number >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -35,6 +35,9 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/resampling.py",
     "layers/rnn_masks.py",
     "layers/conv_transpose.py",
+    "layers/masking.py",
+    "layers/masked_steps.py",
+    "network/masks.py",
     "network/functional.py",
     "train/batches.py",
 ]

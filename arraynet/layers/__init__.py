@@ -12,6 +12,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .input import Input, InputLayer
+from .masking import Masking
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import BatchNormalization, LayerNormalization
@@ -84,6 +85,7 @@ LAYERS = {
         LSTM,
         GRU,
         Embedding,
+        Masking,
         Bidirectional,
         TimeDistributed,
         Concatenate,
@@ -127,6 +129,7 @@ __all__ = [
     "LSTM",
     "Bidirectional",
     "Embedding",
+    "Masking",
     "SimpleRNN",
     "TimeDistributed",
     "AveragePooling1D",

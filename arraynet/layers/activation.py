@@ -19,6 +19,8 @@ class Activation(Layer):
     """``activations.get(activation)`` applied to the input: a name, an activation object
     (``an.activations.gelu``) or class, or a config from ``activations.serialize``."""
 
+    supports_masking = True  # the output keeps the input's mask (Keras)
+
     def __init__(self, activation):
         self.function = activations.get(activation)
         self.activation = (
@@ -115,6 +117,8 @@ class PReLU(Layer):
     """Keras's ``PReLU``: ``relu(X) - alpha * relu(-X)`` with ``alpha`` trained, one per input
     entry, shared along ``shared_axes`` (1-based, as Keras: ``(1, 2)`` for one per channel of
     images). ``alpha`` starts at ``alpha_initializer`` (zeros: a ReLU)."""
+
+    supports_masking = True  # the output keeps the input's mask (Keras)
 
     independent_rows = True
 

@@ -35,6 +35,15 @@ Training and noise
     full-size one whose extra rows weigh nothing, in the same compiled program (else it
     compiles one per short size). Default False, which is always correct.
 
+Masks (Keras's masking)
+    ``ctx.mask``: the mask of the layer's (first) input, ``(rows, time)`` booleans (True:
+    a step to use), or None. A layer that reads it (the recurrent layers, Masking,
+    GlobalAveragePooling1D) keeps what its backward needs in its cache.
+    ``output_masked(input_masked) -> bool`` and ``compute_mask(xp, X, mask)``: whether its
+    output carries a mask, and that mask (None for none): by default the input's where
+    ``supports_masking`` (a layer acting on each step alone: Dense, Dropout...), else
+    none, as Keras 3; Embedding (``mask_zero``) and Masking make one.
+
 Fused output
     ``activation``: the elementwise activation the layer applies last (None if none). A
     loss that fuses with it takes its delta at the pre-activation: ``pre_activation(cache)
@@ -60,11 +69,12 @@ from .input import symbolic_call, symbolic_inputs
 
 class Context(NamedTuple):
     """How a layer is called: ``training``, its ``noise`` for the batch, whether ``dX`` is
-    needed."""
+    needed, its input's ``mask``."""
 
     training: bool = False
     noise: Any = None
     need_dX: bool = True
+    mask: Any = None
 
 
 INFERENCE = Context()
@@ -91,6 +101,7 @@ class Layer(KerasLayer):
     penalized = False  # True when ``penalty`` returns a term
     activity_penalized = False  # True when ``activity_penalty`` returns a term
     internal = False  # True: graph wiring (``OutputPart``), not listed in ``model.layers``
+    supports_masking = False  # True: the output keeps the input's mask (Keras's)
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
@@ -129,6 +140,14 @@ class Layer(KerasLayer):
 
     def backward_from_preactivation(self, xp, weights, cache, dZ, ctx: Context = TRAINING):
         raise NotImplementedError(f"{type(self).__name__} has no activation")
+
+    def output_masked(self, input_masked: bool) -> bool:
+        """Whether the output carries a mask, given whether the input does."""
+        return input_masked and self.supports_masking
+
+    def compute_mask(self, xp, X, mask):
+        """The output's mask from the input ``X`` and its ``mask`` (None: none)."""
+        return mask if self.supports_masking else None
 
     def check_differentiable(self, index: int) -> None:
         """Raise ValueError if ``backward`` cannot run (a step activation, say)."""

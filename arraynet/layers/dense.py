@@ -16,6 +16,8 @@ class Dense(Layer):
     batch's rows (Keras 3), its gradient added to the delta arriving at ``Y``.
     """
 
+    supports_masking = True  # the output keeps the input's mask (Keras)
+
     def __init__(
         self,
         units: int,

@@ -19,6 +19,8 @@ class Dropout(Layer):
     recorded: arraynet's masks come from the fit's seeded generator, the same on every
     backend."""
 
+    supports_masking = True  # the output keeps the input's mask (Keras)
+
     draws_noise = True
     independent_rows = True
 

@@ -9,6 +9,9 @@ changes a weight: the data intake calls it on every ``fit``/``predict``/``evalua
 (Called directly, ``forward`` itself does no host check: that would cost a read-back, and
 under ``jax.jit`` be impossible; a gather out of range is the library's behaviour.)
 
+With ``mask_zero=True`` index 0 is padding: the output carries the mask ``X != 0`` for
+the layers after it (a recurrent layer skips those steps; Keras's masking).
+
 The gradient adds up the deltas of repeated indices without a scatter (the standard has
 none, and ``at[].add`` differs across libraries on repeats):
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 from array_api_compat import device
 
 from .. import initializers
-from ..validation import check_count
+from ..validation import check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 
 
@@ -37,8 +40,10 @@ class Embedding(Layer):
     one_hot_max = 1 << 22  # entries of the one-hot past which the backward gathers instead
     independent_rows = True
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="random_uniform"):
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="random_uniform",
+                 mask_zero: bool = False):  # fmt: skip
         self.input_dim = check_count(input_dim, "input_dim", minimum=1)
+        self.mask_zero = check_flag(mask_zero, "mask_zero")
         self.output_dim = check_count(output_dim, "output_dim", minimum=1)
         self.embeddings_initializer = initializers.get(
             embeddings_initializer, "embeddings_initializer"
@@ -46,6 +51,13 @@ class Embedding(Layer):
 
     def output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape, self.output_dim)
+
+    def output_masked(self, input_masked: bool) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, xp, X, mask):
+        """With ``mask_zero``, index 0 marks padding: the mask ``X != 0`` (Keras)."""
+        return X != 0 if self.mask_zero else None
 
     def params(self, input_shape: tuple) -> list[Param]:
         shape = (self.input_dim, self.output_dim)
@@ -113,7 +125,9 @@ class Embedding(Layer):
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.name_of(self.embeddings_initializer),
+            "mask_zero": self.mask_zero,
         }
 
     def __repr__(self) -> str:
-        return f"Embedding({self.input_dim}, {self.output_dim})"
+        extra = ", mask_zero=True" if self.mask_zero else ""
+        return f"Embedding({self.input_dim}, {self.output_dim}{extra})"

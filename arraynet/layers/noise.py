@@ -25,6 +25,7 @@ from .dropout import Dropout
 class GaussianNoise(Layer):
     draws_noise = True
     independent_rows = True
+    supports_masking = True  # the output keeps the input's mask (Keras)
 
     def __init__(self, stddev: float, seed=None):
         self.stddev = check_non_negative(stddev, "stddev")

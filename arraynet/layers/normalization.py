@@ -113,6 +113,7 @@ class LayerNormalization(Layer):
     """Normalization of each example over its last axis (see the module docstring)."""
 
     independent_rows = True
+    supports_masking = True  # the output keeps the input's mask (Keras)
 
     def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, rms_scaling: bool = False):  # fmt: skip

@@ -253,7 +253,25 @@ class _GlobalPooling1D:
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D, GlobalAveragePooling2D):
-    """The mean over the steps: ``(rows, steps, channels)`` to ``(rows, channels)``."""
+    """The mean over the steps: ``(rows, steps, channels)`` to ``(rows, channels)``; with a
+    mask (Embedding's ``mask_zero``, Masking), the mean over the steps it marks used, as
+    Keras (a row with none gives zeros, where Keras divides 0 by 0)."""
+
+    def forward(self, xp, weights, X, ctx: Context = TRAINING):
+        if ctx.mask is None:
+            return xp.mean(X, axis=1), (X.shape, None)
+        used = ctx.mask[..., None]  # (rows, steps, 1)
+        count = xp.clip(xp.sum(xp.astype(used, X.dtype), axis=1), min=1.0)  # (rows, 1)
+        share = xp.astype(used, X.dtype) / count[:, None, :]
+        return xp.sum(xp.where(used, X, xp.zeros_like(X)), axis=1) / count, (X.shape, share)
+
+    def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
+        if not ctx.need_dX:
+            return None, ()
+        shape, share = cache
+        if share is None:
+            return xp.broadcast_to(dY[:, None, :] / shape[1], shape), ()
+        return dY[:, None, :] * share, ()
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D, GlobalMaxPooling2D):

@@ -29,6 +29,7 @@ class Normalization(Layer):
     """Standardize with a mean and variance from ``adapt(data)`` or given (see the module)."""
 
     independent_rows = True
+    supports_masking = True  # the output keeps the input's mask (Keras)
 
     def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False):
         self.axis = _axes(axis)

@@ -25,6 +25,7 @@ class Rescaling(Layer):
     """``X * scale + offset`` (see the module docstring)."""
 
     independent_rows = True
+    supports_masking = True  # the output keeps the input's mask (Keras)
 
     def __init__(self, scale, offset=0.0):
         self.scale = _constant(scale, "scale")

@@ -18,6 +18,9 @@ multiplies the input by one mask per row and feature; with ``recurrent_dropout``
 gate's block of the kernel and of the recurrent kernel reads its own mask
 (``rnn_masks.py``), the state masks reaching the cells as the last entry of ``consts``.
 
+Keras's masking (``ctx.mask``: Embedding's ``mask_zero``, Masking): the states carry over
+the unused steps (``masked_steps.py``).
+
 Keras semantics: ``return_sequences`` (all the steps' outputs, else the last), ``go_backwards``
 (the sequence read last step first; the output sequence stays in that reversed order),
 ``return_state`` (the output, then the final state(s): a list, as Keras; in a functional
@@ -40,9 +43,13 @@ from ..backend import scan
 from ..validation import check_count, check_flag, check_fraction
 from .base import TRAINING, Context, Layer, Param
 from .dropout import dropout_mask, gate_masks
+from .masked_steps import masked_step, masked_step_back, shown_outputs
 from .outputs import output_parts
-from .rnn_masks import masked_delta, masked_grad, masked_product
+from .rnn_masks import dropout_parts, masked_delta, masked_grad, masked_product
 
+SETTINGS = ("units", "use_bias", "return_sequences", "return_state", "go_backwards", "dropout",
+            "recurrent_dropout", "zero_output_for_mask")  # fmt: skip
+INITIALIZERS = ("kernel_initializer", "recurrent_initializer", "bias_initializer")
 FROM_OUTPUT = ("identity", "relu", "sigmoid", "tanh", "softmax")  # derivatives from A alone
 
 
@@ -79,7 +86,7 @@ class RNN(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", return_sequences=False, return_state=False,
                  go_backwards=False, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None):  # fmt: skip
+                 seed=None, zero_output_for_mask=False):  # fmt: skip
         self.units = check_count(units, "units", minimum=1)
         self.cell = activations.get(activation)
         self.use_bias = check_flag(use_bias, "use_bias")
@@ -94,6 +101,7 @@ class RNN(Layer):
         self.dropout = check_fraction(dropout, "dropout")
         self.recurrent_dropout = check_fraction(recurrent_dropout, "recurrent_dropout")
         self.seed = seed  # Keras's; the masks come from the fit's seeded generator
+        self.zero_output_for_mask = check_flag(zero_output_for_mask, "zero_output_for_mask")
 
     @property
     def draws_noise(self) -> bool:
@@ -108,17 +116,6 @@ class RNN(Layer):
             return dropout_mask(rng, (rows, 1, input_shape[-1]), self.dropout)
         return gate_masks(rng, rows, self.gates, input_shape[-1], self.units, self.dropout,
                           self.recurrent_dropout)  # fmt: skip
-
-    def masks(self, noise, features: int) -> tuple:
-        """``(inputs, gates, states)``: the input's one mask ``(rows, 1, features)``, or its
-        mask per gate ``(rows, gates, features)``, and the state's per gate (None where
-        there is none)."""
-        if noise is None:
-            return None, None, None
-        if not self.recurrent_dropout:
-            return noise, None, None
-        inputs, states = noise[:, :, :features], noise[:, :, features:]
-        return (inputs, None, states) if self.gates == 1 else (None, inputs, states)
 
     # -- shapes and weights -----------------------------------------------------------------
 
@@ -197,11 +194,15 @@ class RNN(Layer):
 
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         X, initial = (X[0], tuple(X[1:])) if isinstance(X, (list, tuple)) else (X, ())
-        inputs, gates, states = self.masks(ctx.noise, X.shape[-1])
+        inputs, gates, states = dropout_parts(
+            ctx.noise, X.shape[-1], self.gates, self.recurrent_dropout
+        )
         if inputs is not None:  # one input mask: the same at every step
             X = X * inputs
+        used = ctx.mask  # Keras's masking: (rows, time), True where a step is used
         if self.go_backwards:
             X = xp.flip(X, axis=1)
+            used = None if used is None else xp.flip(used, axis=1)
         rows, steps, features = X.shape
         if gates is None:
             XW = xp.matmul(xp.reshape(X, (rows * steps, features)), weights[0])
@@ -214,17 +215,30 @@ class RNN(Layer):
         zero = xp.zeros_like(XW[0, :, : self.units])
         start = initial or (zero,) * self.state_count
         consts = (*self.constants(xp, weights), states)
-        final, saved = scan(xp, lambda c, xw: self.step(xp, weights, consts, c, xw), start, XW)
-        H = saved[0]  # (time, rows, units)
-        Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else final[0]
-        cache = (X, start, saved, bool(initial), ctx.noise)
+
+        def step(carry, xw):
+            return self.step(xp, weights, consts, carry, xw)
+
+        if used is None:
+            final, saved = scan(xp, step, start, XW)
+            H, shown = saved[0], None  # (time, rows, units)
+        else:
+            used = xp.permute_dims(used, (1, 0))[..., None]  # (time, rows, 1)
+            final, saved = scan(xp, lambda c, s: masked_step(xp, step, self.state_count, c, s),
+                                start, (XW, used))  # fmt: skip
+            H, shown = shown_outputs(xp, saved[0], used, self.zero_output_for_mask)
+        last = final[0] if shown is None else H[-1, ...]
+        Y = xp.permute_dims(H, (1, 0, 2)) if self.return_sequences else last
+        cache = (X, start, saved, bool(initial), ctx.noise, used, shown)
         return ([Y, *final] if self.return_state else Y), cache
 
     # -- backward ---------------------------------------------------------------------------
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
-        X, start, saved, has_initial, noise = cache
-        inputs, gates, states = self.masks(noise, X.shape[-1])
+        X, start, saved, has_initial, noise, used, shown = cache
+        inputs, gates, states = dropout_parts(
+            noise, X.shape[-1], self.gates, self.recurrent_dropout
+        )
         rows, steps, features = X.shape
         dY, dfinal = (dY[0], tuple(dY[1:])) if self.return_state else (dY, ())
         dcarry = []
@@ -234,8 +248,9 @@ class RNN(Layer):
         dH = None
         if dY is not None and self.return_sequences:
             dH = xp.permute_dims(dY, (1, 0, 2))
-        elif dY is not None:
-            dcarry[0] = dcarry[0] + dY  # the output is the last state
+            dH = dH if shown is None else dH * shown
+        elif dY is not None:  # the output is the last state
+            dcarry[0] = dcarry[0] + (dY if shown is None else dY * shown[-1, ...])
         prev = tuple(
             xp.concat([xp.expand_dims(s0, axis=0), S[:-1, ...]], axis=0)
             for s0, S in zip(start, saved[: self.state_count])
@@ -244,12 +259,18 @@ class RNN(Layer):
         consts = (*self.constants(xp, weights), states)
 
         def back(dcarry, step):
-            dH_t, saved_t, prev_t = step
+            dH_t, saved_t, prev_t, used_t = step
             if dH_t is not None:
                 dcarry = (dcarry[0] + dH_t, *dcarry[1:])
-            return self.step_back(xp, weights, consts, dcarry, saved_t, prev_t)
 
-        dstart, dZ = scan(xp, back, tuple(dcarry), (dH, saved, prev), reverse=True)
+            def step_back(deltas):
+                return self.step_back(xp, weights, consts, deltas, saved_t, prev_t)
+
+            if used_t is None:
+                return step_back(dcarry)
+            return masked_step_back(xp, step_back, dcarry, used_t)
+
+        dstart, dZ = scan(xp, back, tuple(dcarry), (dH, saved, prev, used), reverse=True)
         X_tm = xp.permute_dims(X, (1, 0, 2))  # (time, rows, features)
         dZx, grads = self.weight_grads(xp, weights, X_tm, prev, saved, dZ, (gates, states))
         if not ctx.need_dX:
@@ -278,20 +299,9 @@ class RNN(Layer):
     # -- config -----------------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        return {
-            "class": type(self).__name__,
-            "units": self.units,
-            "activation": self.cell.name,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.name_of(self.kernel_initializer),
-            "recurrent_initializer": initializers.name_of(self.recurrent_initializer),
-            "bias_initializer": initializers.name_of(self.bias_initializer),
-            "return_sequences": self.return_sequences,
-            "return_state": self.return_state,
-            "go_backwards": self.go_backwards,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-        }
+        names = {k: initializers.name_of(getattr(self, k)) for k in INITIALIZERS}
+        settings = {k: getattr(self, k) for k in SETTINGS}
+        return {"class": type(self).__name__, "activation": self.cell.name, **settings, **names}
 
     def __repr__(self) -> str:
         defaults = type(self)(self.units).get_config()

@@ -13,6 +13,18 @@ from __future__ import annotations
 import math
 
 
+def dropout_parts(noise, features: int, gates: int, recurrent_dropout: float) -> tuple:
+    """``(inputs, gates, states)`` of a recurrent layer's dropout ``noise``: the input's one
+    mask ``(rows, 1, features)``, or its mask per gate ``(rows, gates, features)``, and the
+    state's per gate (None where there is none; all None without noise)."""
+    if noise is None:
+        return None, None, None
+    if not recurrent_dropout:
+        return noise, None, None
+    inputs, states = noise[:, :, :features], noise[:, :, features:]
+    return (inputs, None, states) if gates == 1 else (None, inputs, states)
+
+
 def _gates(xp, W, k: int):
     """``W`` ``(n, k * u)`` as ``(k, n, u)``: each gate block's columns."""
     n = W.shape[0]

@@ -77,6 +77,7 @@ class TimeDistributed(Layer):
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         if ctx.noise is not None:
             ctx = ctx._replace(noise=self._merged(xp, ctx.noise))
+        ctx = ctx._replace(mask=None)  # a mask over time is no mask of the layer's rows
         Y, cache = self.layer.forward(xp, weights, self._merged(xp, X), ctx)
         fused = None  # a loss fused with the activation reads these (reshapes: no copies)
         if self.activation is not None:
@@ -144,6 +145,8 @@ class Bidirectional(Layer):
         self.backward_layer = _layer(backward)
         self.return_sequences = bool(config.get("return_sequences"))
         self.merge_mode = merge_mode
+        for inner in (self.forward_layer, self.backward_layer):  # Keras: masked steps show 0
+            inner.zero_output_for_mask = self.return_sequences
 
     @property
     def independent_rows(self) -> bool:

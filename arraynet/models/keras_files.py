@@ -36,11 +36,9 @@ CONFIG_BYTES = 16 * 2**20
 KEPT = ("name", "trainable")
 # arguments that change nothing arraynet computes: the weights come from the file
 DROPPED = re.compile(r".*_initializer$|^dtype$|^seed$|^quantization_config$|^use_cudnn$|^lora_.*")
-# Keras's defaults of arguments arraynet does not take (zero_output_for_mask, which a
-# Bidirectional sets, acts on masked steps only: arraynet has none): others are refused
+# Keras's defaults of arguments arraynet does not take: others are refused
 DEFAULTS = {"dropout": (0.0,), "recurrent_dropout": (0.0,), "stateful": (False,),
-            "unroll": (False,), "zero_output_for_mask": (False, True), "mask_zero": (False,),
-            "sparse": (False,), "noise_shape": (None,), "keepdims": (False,),
+            "unroll": (False,), "sparse": (False,), "noise_shape": (None,), "keepdims": (False,),
             "data_format": (None, "channels_last"), "synchronized": (False,),
             "renorm": (False,), "renorm_clipping": (None,), "renorm_momentum": (0.99,),
             "rms_scaling": (False,)}  # fmt: skip

@@ -20,6 +20,7 @@ import math
 from typing import NamedTuple
 
 from ..layers.base import INFERENCE, Context
+from .masks import masked_values
 from .parts import TrainableParts
 
 
@@ -65,7 +66,7 @@ class Graph(TrainableParts):
         self.output = self.outputs[0]  # the (first) output
         self.output_nodes = tuple(o - m for o in self.outputs)
         self.output_node = self.output_nodes[0]
-        self.input_shape, self.has_state = None, False
+        self.input_shape, self.has_state, self.masked = None, False, ()
         # a chain: node k calls layer k on value k (fast paths below, same math)
         self.is_chain = (
             m == 1
@@ -166,6 +167,7 @@ class Graph(TrainableParts):
             self.slices.append(slice(start, start + len(params) + len(states)))
             start += len(params) + len(states)
         self.stateful = tuple(i for i, (_, states) in enumerate(specs) if states)
+        self.masked = masked_values(self)
         self.freeze()
         self._plan = [  # per node: what its forward and backward look up, looked up once
             (self.layers[n.layer], self.slices[n.layer], self._backward_ctx[k])
@@ -177,7 +179,7 @@ class Graph(TrainableParts):
 
     def forward(self, xp, weights, X, noise=None, training: bool = False):
         """``(Y, caches)``; ``noise``: one array per noise-drawing node (training only)."""
-        if self.is_chain and not noise:
+        if self.is_chain and not noise and not self.masked:
             ctx, caches = self._ctx(training), []
             for layer, part, _ in self._plan:
                 X, cache = layer.forward(xp, weights[part], X, ctx)
@@ -185,11 +187,16 @@ class Graph(TrainableParts):
             return X, caches
         values, caches = [X] if self.n_inputs == 1 else list(X), []
         noise = dict(zip(self.noise_nodes, noise)) if noise else {}
+        masks = [None] * len(values)
         for k, node in enumerate(self.nodes):
-            ins = node.inputs
+            ins, layer = node.inputs, self.layers[node.layer]
             X = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
             ctx = Context(True, noise[k]) if k in noise else self._ctx(training)
-            Y, cache = self.layers[node.layer].forward(xp, weights[self.slices[node.layer]], X, ctx)
+            mask = masks[ins[0]]
+            ctx = ctx if mask is None else ctx._replace(mask=mask)
+            Y, cache = layer.forward(xp, weights[self.slices[node.layer]], X, ctx)
+            masked = self.masked and self.masked[len(values)]
+            masks.append(layer.compute_mask(xp, values[ins[0]], mask) if masked else None)
             values.append(Y)
             caches.append(cache)
         return self.outputs_of(values), caches
@@ -251,7 +258,7 @@ class Graph(TrainableParts):
             i = node.layer
             grads[i] = g if grads[i] is None else tuple(a + b for a, b in zip(grads[i], g))
             if ctx.need_dX:
-                self._pass_back(deltas, node.inputs, dX, m)
+                pass_back(deltas, node.inputs, dX, m)
         return [g if g is not None else self._zeros(xp, weights, i) for i, g in enumerate(grads)]
 
     def _chain_backward(self, xp, weights, caches, delta, at_preactivation: bool) -> list:
@@ -269,13 +276,6 @@ class Graph(TrainableParts):
             k -= 1
         return grads
 
-    @staticmethod
-    def _pass_back(deltas: dict, inputs: tuple, dX, m: int) -> None:
-        dXs = (dX,) if len(inputs) == 1 else dX
-        for i, d in zip(inputs, dXs):
-            if i >= m:
-                deltas[i] = _added(deltas[i], d) if i in deltas else d
-
     def _zeros(self, xp, weights, i: int) -> tuple:
         part = weights[self.slices[i]]
         return tuple(xp.zeros_like(w) for w in part[: self.param_counts[i]])
@@ -290,6 +290,15 @@ class Graph(TrainableParts):
             if grads is not None:
                 grads[i] = tuple(g + dg for g, dg in zip(grads[i], dparams))
         return total
+
+
+def pass_back(deltas: dict, inputs: tuple, dX, m: int) -> None:
+    """Add a node's input delta(s) ``dX`` into ``deltas`` at its input values (not the model's
+    ``m`` inputs)."""
+    dXs = (dX,) if len(inputs) == 1 else dX
+    for i, d in zip(inputs, dXs):
+        if i >= m:
+            deltas[i] = _added(deltas[i], d) if i in deltas else d
 
 
 def _added(a, b):
