@@ -36,6 +36,7 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/rnn_masks.py",
     "layers/conv_transpose.py",
     "layers/masking.py",
+    "layers/attention.py",
     "layers/masked_steps.py",
     "network/masks.py",
     "network/functional.py",

@@ -5,6 +5,7 @@ is one new module and one entry in ``LAYERS``.
 """
 
 from .activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .attention import MultiHeadAttention
 from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
 from .conv_transpose import Conv2DTranspose
@@ -86,6 +87,7 @@ LAYERS = {
         GRU,
         Embedding,
         Masking,
+        MultiHeadAttention,
         Bidirectional,
         TimeDistributed,
         Concatenate,
@@ -130,6 +132,7 @@ __all__ = [
     "Bidirectional",
     "Embedding",
     "Masking",
+    "MultiHeadAttention",
     "SimpleRNN",
     "TimeDistributed",
     "AveragePooling1D",

@@ -39,8 +39,11 @@ Masks (Keras's masking)
     ``ctx.mask``: the mask of the layer's (first) input, ``(rows, time)`` booleans (True:
     a step to use), or None. A layer that reads it (the recurrent layers, Masking,
     GlobalAveragePooling1D) keeps what its backward needs in its cache.
+    A node of several inputs also gets ``ctx.masks``, one per input (None where none).
     ``output_masked(input_masked) -> bool`` and ``compute_mask(xp, X, mask)``: whether its
-    output carries a mask, and that mask (None for none): by default the input's where
+    output carries a mask (given whether any input does), and that mask (None for none;
+    ``X`` is the first input, ``mask`` the tuple of the inputs' masks for a node of several
+    inputs): by default the input's where
     ``supports_masking`` (a layer acting on each step alone: Dense, Dropout...), else
     none, as Keras 3; Embedding (``mask_zero``) and Masking make one.
 
@@ -69,12 +72,13 @@ from .input import symbolic_call, symbolic_inputs
 
 class Context(NamedTuple):
     """How a layer is called: ``training``, its ``noise`` for the batch, whether ``dX`` is
-    needed, its input's ``mask``."""
+    needed, its (first) input's ``mask``, and with several inputs each one's (``masks``)."""
 
     training: bool = False
     noise: Any = None
     need_dX: bool = True
     mask: Any = None
+    masks: Any = None
 
 
 INFERENCE = Context()

@@ -64,7 +64,19 @@ class Merge(Layer):
 
 
 class _Elementwise(Merge):
-    """An elementwise merge: ``output_shape`` broadcasts sizes of 1 (the same rank)."""
+    """An elementwise merge: ``output_shape`` broadcasts sizes of 1 (the same rank); the
+    output's mask is where every input's is True (Keras's, over the masked inputs)."""
+
+    supports_masking = True
+
+    def compute_mask(self, xp, X, mask):
+        found = [m for m in (mask if isinstance(mask, tuple) else (mask,)) if m is not None]
+        if not found:
+            return None
+        both = found[0]
+        for more in found[1:]:
+            both = xp.logical_and(both, more)
+        return both
 
     def output_shape(self, *shapes) -> tuple:
         self.check_count(shapes)

@@ -193,7 +193,11 @@ class Graph(TrainableParts):
             X = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
             ctx = Context(True, noise[k]) if k in noise else self._ctx(training)
             mask = masks[ins[0]]
-            ctx = ctx if mask is None else ctx._replace(mask=mask)
+            if self.masked and len(ins) > 1:
+                mask = tuple(masks[i] for i in ins)
+                ctx = ctx._replace(mask=mask[0], masks=mask)
+            elif mask is not None:
+                ctx = ctx._replace(mask=mask)
             Y, cache = layer.forward(xp, weights[self.slices[node.layer]], X, ctx)
             masked = self.masked and self.masked[len(values)]
             masks.append(layer.compute_mask(xp, values[ins[0]], mask) if masked else None)
