@@ -4,7 +4,8 @@ The files in tests/data/keras were written by Keras 3.15.1 (``make_fixtures.py``
 Keras's own outputs on fixed inputs: a trained CNN (Rescaling, Conv2D, BatchNormalization's
 moving statistics, pooling, Dropout, softmax), a functional encoder-decoder (LSTM
 states into a decoder, Embedding of integer inputs, LayerNormalization, GRU, a 1-D global
-pooling, Concatenate, two outputs) and Bidirectional and TimeDistributed layers. Loaded on
+pooling, Concatenate, two outputs), Bidirectional and TimeDistributed layers, and masked
+models (Embedding's mask_zero, Masking, a causal MultiHeadAttention block). Loaded on
 every backend, each predicts as Keras did and lists its layers as Keras's ``model.layers``
 did. Where Keras is installed (optional), more
 models are written and read back here.
@@ -52,6 +53,19 @@ def test_a_keras_encoder_decoder_predicts_as_in_keras(backend):
     sequence, head = model.predict([OUTPUTS["s2s_x0"], OUTPUTS["s2s_x1"]])
     np.testing.assert_allclose(sequence, OUTPUTS["s2s_p0"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(head, OUTPUTS["s2s_p1"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["masked", "attention"])
+def test_masked_models_and_attention_predict_as_in_keras(backend, name):
+    """Embedding(mask_zero) and Masking before a Bidirectional LSTM, an Add and a GRU; a
+    causal MultiHeadAttention block over a mask. Keras's file records the mask computations
+    as operations (NotEqual, Any, LogicalOr...) passed as mask=: arraynet makes the same
+    masks through its layers and leaves those out."""
+    an.use(backend, dtype="float32")
+    model = an.models.load_keras(DATA / f"{name}.keras")
+    found = np.load(DATA / "masks.npz")
+    np.testing.assert_allclose(model.predict(found["x"]), found[name], rtol=1e-5, atol=1e-6)
+    assert not any(type(layer).__name__ in ("NotEqual", "Any") for layer in model.layers)
 
 
 def test_bidirectional_and_time_distributed_layers_predict_as_in_keras(backend):

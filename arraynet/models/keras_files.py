@@ -38,7 +38,8 @@ KEPT = ("name", "trainable")
 DROPPED = re.compile(r".*_initializer$|^dtype$|^seed$|^quantization_config$|^use_cudnn$|^lora_.*")
 # Keras's defaults of arguments arraynet does not take: others are refused
 DEFAULTS = {"dropout": (0.0,), "recurrent_dropout": (0.0,), "stateful": (False,),
-            "unroll": (False,), "sparse": (False,), "noise_shape": (None,), "keepdims": (False,),
+            "unroll": (False,), "sparse": (False,), "use_gate": (False,),
+            "sliding_window": (None,), "noise_shape": (None,), "keepdims": (False,),
             "data_format": (None, "channels_last"), "synchronized": (False,),
             "renorm": (False,), "renorm_clipping": (None,), "renorm_momentum": (0.99,),
             "rms_scaling": (False,)}  # fmt: skip
@@ -162,9 +163,11 @@ def _regularizer(value):
 
 def _graph(spec: dict) -> tuple[list, list]:
     """The input and output tensors of the graph the config's layers and nodes describe."""
-    tensors, made = {}, {}
+    tensors, made, skipped = {}, {}, _mask_ops(spec)
     for entry in spec["layers"]:
         name = entry["config"]["name"]
+        if name in skipped:
+            continue
         if entry["class_name"] == "InputLayer":
             shape = tuple(entry["config"]["batch_shape"][1:])
             tensors[(name, 0, 0)] = Input(shape=shape, name=name)
@@ -181,13 +184,42 @@ def _histories(value) -> list:
     return [value] if value and isinstance(value[0], str) else value
 
 
+def _mask_ops(spec: dict) -> set:
+    """The names of the Keras operations (NotEqual, Any, LogicalOr...) a file records only
+    to compute masks, passed as ``mask=``: arraynet makes the same masks itself (from
+    Embedding's ``mask_zero`` and Masking, through the layers), so they are left out."""
+    uses: dict = {}
+    for entry in spec["layers"]:
+        for node in entry.get("inbound_nodes", []):
+            kwargs = node.get("kwargs") or {}
+            for source in _sources(node["args"]) + _sources([v for k, v in kwargs.items()
+                                                              if k != "mask"]):  # fmt: skip
+                uses.setdefault(source, set()).add(entry["config"]["name"])
+    known = {*layer_registry.LAYERS, "InputLayer"}
+    ops = {e["config"]["name"] for e in spec["layers"] if e["class_name"] not in known}
+    while True:  # an op whose output something other than a mask op reads is not one
+        kept = {name for name in ops if uses.get(name, set()) <= ops}
+        if kept == ops:
+            return ops
+        ops = kept
+
+
+def _sources(value) -> list:
+    """The names of the layers whose tensors ``value`` (a call's arguments) holds."""
+    if isinstance(value, (list, tuple)):
+        return [name for item in value for name in _sources(item)]
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return [value["config"]["keras_history"][0]]
+    return []
+
+
 def _call(layer, node: dict, tensors: dict, where: tuple) -> None:
     args, kwargs = node["args"], dict(node.get("kwargs") or {})
-    for key in ("training", "mask"):
-        if kwargs.pop(key, None) not in (None, False):
-            raise ValueError(f"layer {where[0]!r}: a call with {key}= is not supported")
-    extra = {k: _tensors(v, tensors) for k, v in kwargs.items()}
-    out = layer(_tensors(args[0], tensors), **extra)
+    kwargs.pop("mask", None)  # arraynet's layers make and pass the masks themselves
+    if kwargs.pop("training", None) not in (None, False):
+        raise ValueError(f"layer {where[0]!r}: a call with training= is not supported")
+    extra = {k: v if k == "use_causal_mask" else _tensors(v, tensors) for k, v in kwargs.items()}
+    out = layer(*(_tensors(a, tensors) for a in args), **extra)
     for i, tensor in enumerate(out if isinstance(out, list) else [out]):
         tensors[(*where, i)] = tensor
 
@@ -242,12 +274,15 @@ def _read_weights(archive, config: dict, model) -> list:
     return weights
 
 
+ATTENTION_PARTS = ("query_dense", "key_dense", "value_dense", "output_dense")
+
+
 def _variables(group) -> list:
     """A layer's stored variables in order: its own, then those of the layers it holds (a
     recurrent layer's cell, a Bidirectional's forward then backward layer, a
     TimeDistributed's layer)."""
     found = [group["vars"][str(i)] for i in range(len(group["vars"]))] if "vars" in group else []
-    for inner in ("cell", "forward_layer", "backward_layer", "layer"):
+    for inner in ("cell", "forward_layer", "backward_layer", "layer", *ATTENTION_PARTS):
         if inner in group:
             found += _variables(group[inner])
     return found

@@ -59,3 +59,25 @@ rng = np.random.default_rng(1)
 Xb = rng.standard_normal((4, 6, 4)).astype("float32")
 seqs.save("tests/data/keras/bidirectional.keras")
 np.savez("tests/data/keras/bidirectional.npz", x=Xb, p=seqs.predict(Xb, verbose=0))
+
+# added later, run alone after the imports and keras.utils.set_random_seed(0): Keras's masks
+# (Embedding mask_zero, Masking; the file records NotEqual/Any operations for them) before a
+# Bidirectional LSTM and a GRU; a causal self-attention Transformer block over a mask
+tokens = keras.Input((7,), dtype="int32", name="tokens")
+h = L.Embedding(20, 6, mask_zero=True, name="embed")(tokens)
+h = L.Bidirectional(L.LSTM(4, return_sequences=True), name="bi")(h)  # its output: no mask
+m = L.Masking(name="masking")(L.Dense(8, name="mix")(L.Embedding(20, 3, mask_zero=True)(tokens)))
+h = L.Add(name="join")([h, m])  # the masked input's mask
+masked = keras.Model(tokens, L.Dense(2, name="head")(L.GRU(3, name="gru")(h)), name="masked")
+x = L.Embedding(20, 8, mask_zero=True, name="embed")(tokens)
+attended = L.MultiHeadAttention(2, 4, name="attention")(x, x, use_causal_mask=True)
+x = L.LayerNormalization(name="norm")(L.Add(name="residual")([x, attended]))
+x = L.GlobalAveragePooling1D(name="pool")(L.Dense(8, activation="relu", name="ffn")(x))
+attention = keras.Model(tokens, L.Dense(2, name="head")(x), name="attention")
+rng = np.random.default_rng(2)
+lengths = rng.integers(1, 8, 6)
+Xm = np.where(np.arange(7) < lengths[:, None], rng.integers(1, 20, (6, 7)), 0).astype("int32")
+masked.save("tests/data/keras/masked.keras")
+attention.save("tests/data/keras/attention.keras")
+np.savez("tests/data/keras/masks.npz", x=Xm, masked=masked.predict(Xm, verbose=0),
+         attention=attention.predict(Xm, verbose=0))  # fmt: skip
