@@ -7,6 +7,7 @@ masked Transformer block equal to each row alone, and training alike on every ba
 import numpy as np
 import pytest
 from array_api_compat import device
+from test_masking import assert_rows_alone
 
 import arraynet as an
 from arraynet.backend import to_numpy
@@ -178,14 +179,7 @@ def test_a_masked_transformer_block_sees_each_row_as_if_alone(backend, pre):
     with an.use(backend, dtype="float64"):
         model = transformer(None)
         model.compile(loss="mse", optimizer="sgd")
-        batch, (loss, grads) = model.predict(X, verbose=0), model.gradients(X, y)
-        alone = [X[i : i + 1, X[i] != 0] for i in range(3)]
-        rows = [model.predict(x, verbose=0)[0] for x in alone]
-        each = [model.gradients(x, y[i : i + 1]) for i, x in enumerate(alone)]
-    np.testing.assert_allclose(batch, rows, rtol=1e-11, atol=1e-13)
-    assert loss == pytest.approx(np.mean([e[0] for e in each]), rel=1e-11)
-    for k, grad in enumerate(grads):
-        np.testing.assert_allclose(grad, np.mean([e[1][k] for e in each], axis=0), atol=1e-12)
+        assert_rows_alone(model, X, y, rtol=1e-11)
 
 
 @pytest.mark.parametrize("mode, batch_size", [("full", None), ("minibatch", 2),

@@ -118,14 +118,20 @@ def test_a_padded_batch_equals_each_row_alone(backend, cell, pre):
     with an.use(backend, dtype="float64"):
         model = embedding_model(cell)
         model.compile(loss="mse", optimizer="sgd")
-        batch, (loss, grads) = model.predict(X, verbose=0), model.gradients(X, y)
-        alone = [X[i : i + 1, X[i] != 0] for i in range(len(X))]
-        rows = [model.predict(x, verbose=0)[0] for x in alone]
-        each = [model.gradients(x, y[i : i + 1]) for i, x in enumerate(alone)]
-    np.testing.assert_allclose(batch, rows, rtol=1e-12, atol=1e-14)
-    assert loss == pytest.approx(np.mean([e[0] for e in each]), rel=1e-12)
+        assert_rows_alone(model, X, y, rtol=1e-12)
+
+
+def assert_rows_alone(model, X, y, rtol):
+    """The predictions, loss and gradients (mean squared error) of the padded token rows
+    ``X`` equal those of each row alone without its padding (the gradients: their mean)."""
+    batch, (loss, grads) = model.predict(X, verbose=0), model.gradients(X, y)
+    alone = [X[i : i + 1, X[i] != 0] for i in range(len(X))]
+    rows = [model.predict(x, verbose=0)[0] for x in alone]
+    each = [model.gradients(x, y[i : i + 1]) for i, x in enumerate(alone)]
+    np.testing.assert_allclose(batch, rows, rtol=rtol, atol=rtol / 100)
+    assert loss == pytest.approx(np.mean([e[0] for e in each]), rel=rtol)
     for k, grad in enumerate(grads):
-        np.testing.assert_allclose(grad, np.mean([e[1][k] for e in each], axis=0), atol=1e-13)
+        np.testing.assert_allclose(grad, np.mean([e[1][k] for e in each], axis=0), atol=rtol / 10)
 
 
 def keras_outputs(H, used, zero_output_for_mask):

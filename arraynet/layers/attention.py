@@ -31,6 +31,7 @@ from ..ops.sums import sum_rows
 from ..validation import check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 from .input import FIRST_CALLS
+from .masking import all_of
 
 
 class MultiHeadAttention(Layer):
@@ -187,12 +188,7 @@ class MultiHeadAttention(Layer):
             at = device(logits)
             later = xp.arange(steps, device=at)[:, None] >= xp.arange(keys, device=at)[None, :]
             found.append(later[None, None, ...])
-        if not found:
-            return None
-        allowed = found[0]
-        for more in found[1:]:
-            allowed = xp.logical_and(allowed, more)
-        return allowed
+        return all_of(xp, found)
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         query, value, key, Q, K, V, A, joined = cache

@@ -50,3 +50,15 @@ class Masking(Layer):
 
     def get_config(self) -> dict:
         return {"class": "Masking", "mask_value": self.mask_value}
+
+
+def all_of(xp, masks):
+    """Where every mask of ``masks`` (None among them: none) is True, broadcast; None when
+    there is none (Keras ANDs the masks a layer combines)."""
+    found = [m for m in masks if m is not None]
+    if not found:
+        return None
+    both = found[0]
+    for more in found[1:]:
+        both = xp.logical_and(both, more)
+    return both

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from .base import TRAINING, Context, Layer
+from .masking import all_of
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the least norm ``Dot(normalize=True)`` divides by
 
@@ -70,13 +71,7 @@ class _Elementwise(Merge):
     supports_masking = True
 
     def compute_mask(self, xp, X, mask):
-        found = [m for m in (mask if isinstance(mask, tuple) else (mask,)) if m is not None]
-        if not found:
-            return None
-        both = found[0]
-        for more in found[1:]:
-            both = xp.logical_and(both, more)
-        return both
+        return all_of(xp, mask if isinstance(mask, tuple) else (mask,))
 
     def output_shape(self, *shapes) -> tuple:
         self.check_count(shapes)
