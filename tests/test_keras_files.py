@@ -145,3 +145,19 @@ def test_models_written_by_keras_here_read_back(tmp_path):
     ours = an.models.load_model(tmp_path / "m.keras")
     assert [layer.name for layer in ours.layers] == [layer.name for layer in model.layers]
     np.testing.assert_allclose(ours.predict(X), model.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_separable_models_written_by_keras_here_read_back(tmp_path):
+    """Optional: with Keras installed, DepthwiseConv2D, SeparableConv2D and Flatten."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    x = keras.Input((9, 8, 3))
+    h = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)
+    h = L.SeparableConv2D(4, 3, strides=2)(h)
+    model = keras.Model(x, L.Dense(2)(L.Flatten()(h)))
+    model.save(tmp_path / "m.keras")
+    X = np.random.default_rng(0).standard_normal((2, 9, 8, 3)).astype("float32")
+    an.use("numpy", dtype="float32")
+    ours = an.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(ours.predict(X), model.predict(X, verbose=0), rtol=1e-5, atol=1e-6)

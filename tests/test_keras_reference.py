@@ -114,3 +114,14 @@ def test_cross_attention_with_a_key_and_each_inputs_mask():
         # Keras's JAX backend takes no other; tests/test_attention.py checks one)
 
     same(build, [tokens(3, 4), tokens(3, 6)])
+
+
+def test_depthwise_and_separable_convolutions():
+    def build(L, Input, Model):
+        x = Input((9, 8, 3))
+        h = L.DepthwiseConv2D((3, 2), strides=2, padding="same", depth_multiplier=2,
+                              activation="relu")(x)  # fmt: skip
+        h = L.SeparableConv2D(4, 3, depth_multiplier=2, activation="tanh")(h)
+        return Model(x, L.Dense(2)(L.Flatten()(h)))
+
+    same(build, RNG.standard_normal((3, 9, 8, 3)).astype("float32"))

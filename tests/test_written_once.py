@@ -37,6 +37,7 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/conv_transpose.py",
     "layers/masking.py",
     "layers/attention.py",
+    "layers/depthwise.py",
     "layers/masked_steps.py",
     "network/masks.py",
     "network/functional.py",

@@ -10,6 +10,7 @@ from .base import INFERENCE, TRAINING, Context, Layer, Param
 from .conv import Conv1D, Conv2D
 from .conv_transpose import Conv2DTranspose
 from .dense import Dense
+from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .embedding import Embedding
 from .input import Input, InputLayer
@@ -88,6 +89,8 @@ LAYERS = {
         Embedding,
         Masking,
         MultiHeadAttention,
+        DepthwiseConv2D,
+        SeparableConv2D,
         Bidirectional,
         TimeDistributed,
         Concatenate,
@@ -133,6 +136,8 @@ __all__ = [
     "Embedding",
     "Masking",
     "MultiHeadAttention",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
     "SimpleRNN",
     "TimeDistributed",
     "AveragePooling1D",

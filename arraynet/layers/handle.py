@@ -83,6 +83,11 @@ class KerasLayer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
+        if init is None and cls.__init__ is object.__init__:  # a layer of no arguments
+
+            def init(self):
+                pass
+
         if init is None or getattr(init, "takes_keras_arguments", False):
             return
         own = inspect.signature(init).parameters
