@@ -125,3 +125,13 @@ def test_depthwise_and_separable_convolutions():
         return Model(x, L.Dense(2)(L.Flatten()(h)))
 
     same(build, RNG.standard_normal((3, 9, 8, 3)).astype("float32"))
+
+
+def test_group_normalization():
+    def build(L, Input, Model):
+        x = Input((5, 4, 6))
+        h = L.GroupNormalization(groups=3, epsilon=1e-3)(L.Conv2D(6, 2)(x))
+        h = L.GroupNormalization(groups=-1, center=False)(h)
+        return Model(x, L.Dense(2)(L.Flatten()(h)))
+
+    same(build, RNG.standard_normal((3, 5, 4, 6)).astype("float32"))

@@ -38,6 +38,7 @@ MATH_MODULES = [  # a folder ("activations/") stands for every module in it
     "layers/masking.py",
     "layers/attention.py",
     "layers/depthwise.py",
+    "layers/group_norm.py",
     "layers/masked_steps.py",
     "network/masks.py",
     "network/functional.py",

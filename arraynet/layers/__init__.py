@@ -13,6 +13,7 @@ from .dense import Dense
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .embedding import Embedding
+from .group_norm import GroupNormalization
 from .input import Input, InputLayer
 from .masking import Masking
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
@@ -91,6 +92,7 @@ LAYERS = {
         MultiHeadAttention,
         DepthwiseConv2D,
         SeparableConv2D,
+        GroupNormalization,
         Bidirectional,
         TimeDistributed,
         Concatenate,
@@ -138,6 +140,7 @@ __all__ = [
     "MultiHeadAttention",
     "DepthwiseConv2D",
     "SeparableConv2D",
+    "GroupNormalization",
     "SimpleRNN",
     "TimeDistributed",
     "AveragePooling1D",
