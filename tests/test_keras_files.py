@@ -148,13 +148,14 @@ def test_models_written_by_keras_here_read_back(tmp_path):
 
 
 def test_separable_models_written_by_keras_here_read_back(tmp_path):
-    """Optional: with Keras installed, DepthwiseConv2D, SeparableConv2D and Flatten."""
+    """Optional: with Keras installed, DepthwiseConv2D, SeparableConv2D, GroupNormalization
+    and Flatten."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     keras = pytest.importorskip("keras")
     L = keras.layers
     x = keras.Input((9, 8, 3))
     h = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)
-    h = L.SeparableConv2D(4, 3, strides=2)(h)
+    h = L.GroupNormalization(2)(L.SeparableConv2D(4, 3, strides=2)(h))
     model = keras.Model(x, L.Dense(2)(L.Flatten()(h)))
     model.save(tmp_path / "m.keras")
     X = np.random.default_rng(0).standard_normal((2, 9, 8, 3)).astype("float32")
