@@ -33,7 +33,7 @@ def rel_error(a, b) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-4))
 
 
-def torch_attention(torch, weights, query, value, key, heads, use_bias, allowed):
+def torch_attention(torch, weights, query, value, key, heads, use_bias, allowed, kept=None):
     """Keras 3's MultiHeadAttention written in torch (einsum as Keras's EinsumDense)."""
     step = 2 if use_bias else 1
     pairs = [weights[i : i + step] for i in range(0, len(weights), step)]
@@ -53,6 +53,8 @@ def torch_attention(torch, weights, query, value, key, heads, use_bias, allowed)
     attention = torch.softmax(scores, dim=-1)
     if allowed is not None:
         attention = torch.where(mask, attention, torch.zeros_like(attention))
+    if kept is not None:  # the softmax's output, Keras's returned scores
+        kept["A"] = attention
     out = torch.einsum("acbe,aecd->abcd", attention, v)
     return dense(out, pairs[3], "abcd,cde->abe")
 
@@ -131,6 +133,43 @@ def test_forward_and_gradients_match_torch_autograd(backend, case):
         assert rel_error(got, want.grad.numpy()) < RTOL
 
 
+@pytest.mark.parametrize("read", ["both", "scores only"])
+def test_returned_scores_and_their_delta_match_torch(backend, read):
+    """``return_attention_scores=True``: ``[output, scores]``, the scores Keras's masked
+    softmax ``(rows, heads, T, S)``; a delta at the scores (alone, or with the output's)
+    reaches the weights and inputs as torch autograd says (1e-10)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    layer = MultiHeadAttention(2, 3, use_causal_mask=True, return_attention_scores=True)
+    layer.output_shape((T, 4), (T, 4))
+    weights = [p.initializer(rng, p.shape) + 0.1 * rng.standard_normal(p.shape)
+               for p in layer.params((T, 4))]  # fmt: skip
+    X = rng.standard_normal((ROWS, T, 4))
+    dY, dS = rng.standard_normal((ROWS, T, 4)), rng.standard_normal((ROWS, 2, T, T))
+    with an.use(backend, dtype="float64") as b:
+        ws, x = tuple(b.asarray(w) for w in weights), b.asarray(X)
+        (Y, S), cache = layer.forward(b.xp, ws, [x, x], TRAINING)
+        delta = [b.asarray(dY) if read == "both" else None, b.asarray(dS)]
+        dX, grads = layer.backward(b.xp, ws, cache, delta, TRAINING)
+        S, dX = to_numpy(S), [to_numpy(d) for d in dX]
+        grads = [to_numpy(g) for g in grads]
+
+    tw = [torch.tensor(w, requires_grad=True) for w in weights]
+    tX = torch.tensor(X, requires_grad=True)
+    scores = {}
+    out = torch_attention(torch, tw, tX, tX, tX, 2, True, np.tril(np.ones((ROWS, T, T), bool)),
+                          scores)  # fmt: skip
+    loss = (scores["A"] * torch.from_numpy(dS)).sum()
+    if read == "both":
+        loss = loss + (out * torch.from_numpy(dY)).sum()
+    loss.backward()
+    assert rel_error(S, scores["A"].detach().numpy()) < RTOL
+    assert rel_error(dX[0] + dX[1], tX.grad.numpy()) < RTOL
+    for got, want in zip(grads, tw):  # scores only: the output projection gets zeros
+        want = np.zeros(got.shape) if want.grad is None else want.grad.numpy()
+        assert rel_error(got, want) < RTOL
+
+
 def test_keras_weight_layout_and_config_round_trip(tmp_path):
     """Keras's weights: query, key, value kernels (d, heads, key_dim or value_dim) and biases
     (heads, width), the output kernel (heads, value_dim, d) and bias; a model saves and
@@ -148,6 +187,11 @@ def test_keras_weight_layout_and_config_round_trip(tmp_path):
     loaded = an.load(tmp_path / "causal.arraynet")
     X = np.random.default_rng(0).standard_normal((2, 5, 8))
     np.testing.assert_array_equal(loaded.predict(X, verbose=0), causal.predict(X, verbose=0))
+    scored, scores = MultiHeadAttention(2, 4)(x, x, return_attention_scores=True)
+    both = an.Model(x, [scored, scores])
+    out, A = both.predict(X, verbose=0)
+    assert out.shape == (2, 5, 8) and A.shape == (2, 2, 5, 5)
+    np.testing.assert_allclose(A.sum(axis=-1), 1.0, rtol=1e-6)
     later = X.copy()
     later[:, 3:] += 1.0  # a causal output at step t reads steps <= t only
     np.testing.assert_allclose(causal.predict(later, verbose=0)[:, :3],
@@ -207,8 +251,6 @@ def test_what_is_not_supported_is_refused_naming_the_argument():
     layer = MultiHeadAttention(2, 2)
     with pytest.raises(ValueError, match="attention_mask is not supported"):
         layer(q, q, attention_mask=q)
-    with pytest.raises(ValueError, match="return_attention_scores=True is not supported"):
-        layer(q, q, return_attention_scores=True)
     with pytest.raises(ValueError, match="dropout: expected 0"):
         MultiHeadAttention(2, 2, dropout=0.1)
     with pytest.raises(ValueError, match="attention_axes: expected None"):
@@ -218,6 +260,8 @@ def test_what_is_not_supported_is_refused_naming_the_argument():
     layer(q, q)
     with pytest.raises(ValueError, match="use_causal_mask=False, as at its first call"):
         layer(q, q, use_causal_mask=True)
+    with pytest.raises(ValueError, match="return_attention_scores=False, as at its first"):
+        layer(q, q, return_attention_scores=True)
     with pytest.raises(ValueError, match=r"shape \(rows, time, features\)"):
         MultiHeadAttention(2, 2)(an.Input((4,)), an.Input((4,)))
 

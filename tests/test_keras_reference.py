@@ -135,3 +135,13 @@ def test_group_normalization():
         return Model(x, L.Dense(2)(L.Flatten()(h)))
 
     same(build, RNG.standard_normal((3, 5, 4, 6)).astype("float32"))
+
+
+def test_returned_attention_scores():
+    def build(L, Input, Model):
+        x = Input((5,))
+        h = L.Embedding(9, 6, mask_zero=True)(x)
+        out, scores = L.MultiHeadAttention(2, 3)(h, h, return_attention_scores=True)
+        return Model(x, [L.GlobalAveragePooling1D()(out), scores])
+
+    same(build, tokens(4, 5))

@@ -15,9 +15,11 @@ key gets zeros). Backward: the softmax's ``dZ = A * (dA - sum(dA * A))``, then p
 
 Masks (Keras's): the query's ``(rows, T)``, the value's and a separate key's ``(rows, S)``
 (from Embedding's ``mask_zero`` or Masking) and ``use_causal_mask`` (query t sees keys
-s <= t) are ANDed; the output keeps the query's mask. Not supported (refused when called):
-an explicit ``attention_mask``, ``return_attention_scores``, ``dropout`` > 0 (a Dropout
-layer after it is the usual alternative), attention over other axes.
+s <= t) are ANDed; the output keeps the query's mask. ``return_attention_scores=True``
+gives ``[output, scores]``, the scores ``A`` ``(rows, heads, T, S)`` (their delta joins the
+softmax's; the output keeps the query's mask, the scores none). Not supported (refused when
+called): an explicit ``attention_mask``, ``dropout`` > 0 (a Dropout layer after it is the
+usual alternative), attention over other axes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..validation import check_count, check_flag
 from .base import TRAINING, Context, Layer, Param
 from .input import FIRST_CALLS
 from .masking import all_of
+from .outputs import output_parts
 
 
 class MultiHeadAttention(Layer):
@@ -42,7 +45,8 @@ class MultiHeadAttention(Layer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", seed=None, use_causal_mask=False):  # fmt: skip
+                 bias_initializer="zeros", seed=None, use_causal_mask=False,
+                 return_attention_scores=False):  # fmt: skip
         self.num_heads = check_count(num_heads, "num_heads", minimum=1)
         self.key_dim = check_count(key_dim, "key_dim", minimum=1)
         self.value_dim = (
@@ -68,6 +72,8 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
         self.seed = seed
         self.use_causal_mask = check_flag(use_causal_mask, "use_causal_mask")  # the calls'
+        self.return_attention_scores = check_flag(return_attention_scores,
+                                                  "return_attention_scores")  # fmt: skip
         self.source_dims = None  # (dv, dk): the value's and the key's features, when called
 
     def __call__(self, query, value, key=None, attention_mask=None,
@@ -80,15 +86,16 @@ class MultiHeadAttention(Layer):
                 f"{who}: attention_mask is not supported; masks come from the inputs "
                 "(Embedding(mask_zero=True), Masking) or use_causal_mask"
             )
-        if return_attention_scores:
-            raise ValueError(f"{who}: return_attention_scores=True is not supported")
-        causal = check_flag(use_causal_mask, "use_causal_mask")
-        if self in FIRST_CALLS and causal != self.use_causal_mask:
-            raise ValueError(f"{who}: expected use_causal_mask={self.use_causal_mask}, as at "
-                             f"its first call; got {causal}")  # fmt: skip
-        self.use_causal_mask = causal
+        for name, given in (("use_causal_mask", use_causal_mask),
+                            ("return_attention_scores", return_attention_scores)):  # fmt: skip
+            given = check_flag(given, name)
+            if self in FIRST_CALLS and given != getattr(self, name):
+                raise ValueError(f"{who}: expected {name}={getattr(self, name)}, as at its "
+                                 f"first call; got {given}")  # fmt: skip
+            setattr(self, name, given)
         inputs = [query, value] if key is None or key is value else [query, value, key]
-        return super().__call__(inputs, training)
+        out = super().__call__(inputs, training)
+        return output_parts(out, 2) if self.return_attention_scores else out
 
     # -- shapes and weights ---------------------------------------------------------------
 
@@ -113,7 +120,10 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"expected value and key features {self.source_dims} (its "
                              f"weights' first call); got {dims}")  # fmt: skip
         self.source_dims = dims
-        return (query_shape[0], self.output_dim or query_shape[-1])
+        out = (query_shape[0], self.output_dim or query_shape[-1])
+        if self.return_attention_scores:  # and the scores (heads, T, S)
+            return [out, (self.num_heads, query_shape[0], value_shape[0])]
+        return out
 
     def params(self, input_shape: tuple) -> list[Param]:
         dq = input_shape[-1]
@@ -172,7 +182,8 @@ class MultiHeadAttention(Layer):
         if bo is not None:
             Y = Y + bo
         cache = (query, value, key if len(X) > 2 else None, Q, K, V, A, joined)
-        return xp.reshape(Y, (rows, steps, -1)), cache
+        Y = xp.reshape(Y, (rows, steps, -1))
+        return ([Y, A] if self.return_attention_scores else Y), cache
 
     def _allowed(self, xp, ctx, logits):
         """Where a query may see a key, ``(rows or 1, 1, T, S)`` booleans (None: all)."""
@@ -194,10 +205,15 @@ class MultiHeadAttention(Layer):
         query, value, key, Q, K, V, A, joined = cache
         (Wq, bq), (Wk, bk), (Wv, bv), (Wo, bo) = self._split(weights)
         rows, heads = query.shape[0], self.num_heads
+        dY, dScores = dY if self.return_attention_scores else (dY, None)
+        if dY is None:  # only the scores were read
+            dY = xp.zeros((rows, joined.shape[0] // rows, Wo.shape[-1]), dtype=A.dtype,
+                          device=device(A))  # fmt: skip
         dY2 = xp.reshape(dY, (-1, dY.shape[-1]))
         dWo = xp.reshape(xp.matmul(joined.mT, dY2), Wo.shape)
         dO = _unjoined(xp, xp.matmul(dY2, xp.reshape(Wo, (-1, Wo.shape[-1])).mT), rows, heads)
         dA = xp.matmul(dO, xp.matrix_transpose(V))
+        dA = dA if dScores is None else dA + dScores
         dV = xp.matmul(xp.matrix_transpose(A), dO)
         dZ = A * (dA - xp.sum(dA * A, axis=-1, keepdims=True))  # 0 where A is
         dQ = xp.matmul(dZ, K) / math.sqrt(self.key_dim)
@@ -224,6 +240,7 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "output_shape": self.output_dim,
             "use_causal_mask": self.use_causal_mask,
+            "return_attention_scores": self.return_attention_scores,
             "kernel_initializer": initializers.name_of(self.kernel_initializer),
             "bias_initializer": initializers.name_of(self.bias_initializer),
         }

@@ -38,6 +38,13 @@ class OutputPart(Layer):
     def memory(self, input_shape) -> int:
         return 0  # a view of its layer's output
 
+    def output_masked(self, input_masked: bool) -> bool:
+        """A layer's mask is its first output's (attention's with its scores)."""
+        return input_masked and self.index == 0
+
+    def compute_mask(self, xp, X, mask):
+        return mask if self.index == 0 else None
+
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
         return X[self.index], ()
 

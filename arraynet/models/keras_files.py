@@ -218,7 +218,7 @@ def _call(layer, node: dict, tensors: dict, where: tuple) -> None:
     kwargs.pop("mask", None)  # arraynet's layers make and pass the masks themselves
     if kwargs.pop("training", None) not in (None, False):
         raise ValueError(f"layer {where[0]!r}: a call with training= is not supported")
-    extra = {k: v if k == "use_causal_mask" else _tensors(v, tensors) for k, v in kwargs.items()}
+    extra = {k: v if isinstance(v, bool) else _tensors(v, tensors) for k, v in kwargs.items()}
     out = layer(*(_tensors(a, tensors) for a in args), **extra)
     for i, tensor in enumerate(out if isinstance(out, list) else [out]):
         tensors[(*where, i)] = tensor
