@@ -133,10 +133,17 @@ class LayerNormalization(Layer):
             params.append(Param("beta", features, initializers.zeros, "beta"))
         return params
 
+    norm_axes = (-1,)  # of the grouped view, the axes each mean and variance are over
+
+    def _grouped(self, xp, A):
+        """``A`` as the statistics see it (GroupNormalization regroups the channels)."""
+        return A
+
     def forward(self, xp, weights, X, ctx: Context = TRAINING):
-        mean = xp.mean(X, axis=-1, keepdims=True)
-        inv_std = 1.0 / xp.sqrt(xp.mean((X - mean) ** 2, axis=-1, keepdims=True) + self.epsilon)
-        Xhat = (X - mean) * inv_std
+        G, axes = self._grouped(xp, X), self.norm_axes
+        mean = xp.mean(G, axis=axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(xp.mean((G - mean) ** 2, axis=axes, keepdims=True) + self.epsilon)
+        Xhat = xp.reshape((G - mean) * inv_std, X.shape)
         Y = Xhat * weights[0] if self.scale else Xhat
         if self.center:
             Y = Y + weights[-1]
@@ -144,16 +151,17 @@ class LayerNormalization(Layer):
 
     def backward(self, xp, weights, cache, dY, ctx: Context = TRAINING):
         Xhat, inv_std = cache
-        axes = tuple(range(dY.ndim - 1))
-        grads = ([xp.sum(dY * Xhat, axis=axes)] if self.scale else []) + (
-            [xp.sum(dY, axis=axes)] if self.center else []
+        rows = tuple(range(dY.ndim - 1))
+        grads = ([xp.sum(dY * Xhat, axis=rows)] if self.scale else []) + (
+            [xp.sum(dY, axis=rows)] if self.center else []
         )
         if not ctx.need_dX:
             return None, tuple(grads)
-        dXhat = dY * weights[0] if self.scale else dY
-        mean_d = xp.mean(dXhat, axis=-1, keepdims=True)
-        mean_dx = xp.mean(dXhat * Xhat, axis=-1, keepdims=True)
-        return (dXhat - mean_d - Xhat * mean_dx) * inv_std, tuple(grads)
+        dXhat = self._grouped(xp, dY * weights[0] if self.scale else dY)
+        G, axes = self._grouped(xp, Xhat), self.norm_axes
+        mean_d = xp.mean(dXhat, axis=axes, keepdims=True)
+        mean_dx = xp.mean(dXhat * G, axis=axes, keepdims=True)
+        return xp.reshape((dXhat - mean_d - G * mean_dx) * inv_std, dY.shape), tuple(grads)
 
     def get_config(self) -> dict:
         return {
