@@ -6,10 +6,10 @@ regularizers; training alike on every backend; configs round-trip.
 
 import numpy as np
 import pytest
+from test_recurrent import run_layer
 
 import arraynet as an
-from arraynet.backend import to_numpy
-from arraynet.layers import TRAINING, Dense, DepthwiseConv2D, Flatten, SeparableConv2D
+from arraynet.layers import Dense, DepthwiseConv2D, Flatten, SeparableConv2D
 
 RTOL = 1e-10
 
@@ -17,21 +17,6 @@ RTOL = 1e-10
 def rel_error(a, b) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
-
-
-def run(backend, layer, weights, X, dY):
-    with an.use(backend, dtype="float64") as b:
-
-        def compute(ws, X, dY):
-            Y, cache = layer.forward(b.xp, ws, X, TRAINING)
-            return Y, *layer.backward(b.xp, ws, cache, dY, TRAINING)
-
-        if backend == "jax":
-            import jax
-
-            compute = jax.jit(compute)
-        Y, dX, grads = compute(tuple(b.asarray(w) for w in weights), b.asarray(X), b.asarray(dY))
-        return to_numpy(Y), to_numpy(dX), [to_numpy(g) for g in grads]
 
 
 def torch_reference(torch, X, weights, strides, padding, separable, use_bias, activation):
@@ -80,7 +65,7 @@ def test_matches_torch_grouped_convolution(backend, case):
                for p in layer.params(shape)]  # fmt: skip
     X = rng.standard_normal((2, *shape))
     dY = rng.standard_normal((2, *layer.output_shape(shape)))
-    Y, dX, grads = run(backend, layer, weights, X, dY)
+    Y, dX, grads = run_layer(backend, layer, weights, X, dY)
 
     tw = [torch.tensor(w, requires_grad=True) for w in weights]
     tX = torch.tensor(X, requires_grad=True)

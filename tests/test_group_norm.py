@@ -5,10 +5,10 @@ groups=-1), with and without scale and center; refusals; training alike on every
 
 import numpy as np
 import pytest
+from test_recurrent import run_layer
 
 import arraynet as an
-from arraynet.backend import to_numpy
-from arraynet.layers import TRAINING, Conv2D, Dense, Flatten, GroupNormalization
+from arraynet.layers import Conv2D, Dense, Flatten, GroupNormalization
 
 RTOL = 1e-10
 
@@ -37,18 +37,7 @@ def test_matches_torch_group_norm(backend, case):
     weights = [1 + 0.3 * rng.standard_normal(channels) for _ in range(scale + center)]
     X = 2 * rng.standard_normal((3, *shape)) + 1
     dY = rng.standard_normal(X.shape)
-    with an.use(backend, dtype="float64") as b:
-
-        def compute(ws, X, dY):
-            Y, cache = layer.forward(b.xp, ws, X, TRAINING)
-            return Y, *layer.backward(b.xp, ws, cache, dY, TRAINING)
-
-        if backend == "jax":
-            import jax
-
-            compute = jax.jit(compute)
-        Y, dX, grads = compute(tuple(b.asarray(w) for w in weights), b.asarray(X), b.asarray(dY))
-        Y, dX, grads = to_numpy(Y), to_numpy(dX), [to_numpy(g) for g in grads]
+    Y, dX, grads = run_layer(backend, layer, weights, X, dY)
 
     tw = [torch.tensor(w, requires_grad=True) for w in weights]
     tX = torch.tensor(X, requires_grad=True)
